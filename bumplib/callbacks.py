@@ -1,0 +1,91 @@
+"""A Keras callback that records the width of a bump layer while a model trains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+
+__all__ = ["SigmaHistory"]
+
+
+def find_bump_layer(model: keras.Model) -> keras.layers.Layer:
+    """Return the first layer of ``model`` that has a ``get_sigma`` method."""
+    for layer in model.layers:
+        if hasattr(layer, "get_sigma"):
+            return layer
+        if isinstance(layer, keras.Model):
+            try:
+                return find_bump_layer(layer)
+            except ValueError:
+                continue
+    raise ValueError(
+        f"model {model.name!r} has no bump layer (no layer with get_sigma()); "
+        "add one of bumplib's layers, or pass layer= to SigmaHistory."
+    )
+
+
+class SigmaHistory(keras.callbacks.Callback):
+    """Record sigma (and the loss) after every epoch, or every ``every_n_batches`` batches.
+
+    After training, ``sigmas`` has shape ``(records, n_sigma)`` and ``losses``
+    shape ``(records,)``; ``steps`` holds the number of optimizer steps taken
+    at each record. The first record is the state before training.
+
+    Args:
+        layer: The bump layer to watch; by default the model's first layer
+            with a ``get_sigma`` method.
+        every_n_batches: Record every this many batches instead of once per
+            epoch (must be ``>= 1``).
+    """
+
+    def __init__(self, layer: keras.layers.Layer | None = None, every_n_batches: int | None = None):
+        super().__init__()
+        if every_n_batches is not None and (
+            not isinstance(every_n_batches, int) or every_n_batches < 1
+        ):
+            raise ValueError(f"every_n_batches must be a positive integer, got {every_n_batches!r}.")
+        self.layer = layer
+        self.every_n_batches = every_n_batches
+        self._sigmas: list[np.ndarray] = []
+        self._losses: list[float] = []
+        self._steps: list[int] = []
+        self._step = 0
+
+    @property
+    def sigmas(self) -> np.ndarray:
+        """Recorded widths, one row per record."""
+        return np.array(self._sigmas)
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Recorded training losses (``nan`` for the record before training)."""
+        return np.array(self._losses)
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Optimizer steps taken at each record."""
+        return np.array(self._steps)
+
+    def _record(self, loss: float) -> None:
+        self._sigmas.append(self.layer.get_sigma().copy())
+        self._losses.append(loss)
+        self._steps.append(self._step)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Find the layer and record the starting width."""
+        if self.layer is None:
+            self.layer = find_bump_layer(self.model)
+        self._record(float("nan"))
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Count steps; record every ``every_n_batches`` of them if asked to."""
+        self._step += 1
+        if self.every_n_batches and self._step % self.every_n_batches == 0:
+            self._record(float((logs or {}).get("loss", np.nan)))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Record once per epoch unless recording by batches."""
+        if not self.every_n_batches:
+            self._record(float((logs or {}).get("loss", np.nan)))

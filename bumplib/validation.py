@@ -1,0 +1,67 @@
+"""Argument checks shared by the layers, the data generator and the fitting helpers.
+
+Each check raises a ``ValueError`` (or ``TypeError``) whose message says what
+was wrong and what to pass instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["check_sigma", "check_sigma_values"]
+
+
+def check_sigma(value: float, name: str = "sigma", *, positive: bool = False) -> float:
+    """Return ``value`` as a float after checking it is a finite number ``>= 0``.
+
+    Args:
+        value: The candidate width.
+        name: The argument's name, used in the error message.
+        positive: Require ``value > 0`` (for a log parametrization or a
+            Gaussian width, where 0 has no finite representation).
+
+    Raises:
+        TypeError: if ``value`` is not a real number.
+        ValueError: if ``value`` is nan, infinite, negative (or 0 when
+            ``positive``).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}. Pass a finite number such as 0.1.")
+    if positive and value <= 0.0:
+        raise ValueError(
+            f"{name} must be > 0 here, got {value}. Pass a small positive width such as 0.1."
+        )
+    if value < 0.0:
+        raise ValueError(
+            f"{name} must be >= 0, got {value}: the support (-{name}, {name}) is empty "
+            "for a negative width. Pass a small non-negative value such as 0.1."
+        )
+    return value
+
+
+def check_sigma_values(
+    value: float | Sequence[float], name: str = "initial_sigma", *, positive: bool = False
+) -> float | list[float]:
+    """Check a width given as one number or as one number per feature.
+
+    Returns a float, or a list of floats for a sequence; raises as
+    :func:`check_sigma` does for each element, and ``ValueError`` for an empty
+    or nested sequence.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got {value!r}.")
+    if isinstance(value, (Sequence, np.ndarray)):
+        values = list(np.asarray(value, dtype=object).ravel()) if np.ndim(value) == 1 else None
+        if not values:
+            raise ValueError(
+                f"{name} must be a number or a flat, non-empty sequence with one width per "
+                f"feature, got {value!r}."
+            )
+        return [check_sigma(v, f"{name}[{i}]", positive=positive) for i, v in enumerate(values)]
+    return check_sigma(value, name, positive=positive)
