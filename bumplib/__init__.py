@@ -20,6 +20,7 @@ from bumplib.callbacks import SigmaHistory
 from bumplib.determinism import make_deterministic
 from bumplib.data import generate_data, unstable_interval
 from bumplib.gaussian_layer import GaussianBumpLayer
+from bumplib.models import make_localized_model
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
 from bumplib.stable_layer import StableBumpLayer, stable_bump
 from bumplib.thread_layers import BumpLayer, CondBumpLayer, WhereBumpLayer
@@ -42,6 +43,7 @@ __all__ = [
     "fit_thread_recipe",
     "generate_data",
     "make_deterministic",
+    "make_localized_model",
     "make_model",
     "stable_bump",
     "thread_epochs",
