@@ -19,7 +19,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import bumplib  # noqa: E402
+import bumplib
 
 MAIN_SIGMAS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 EXTRA_SIGMAS = (0.05, 20.0, 50.0)

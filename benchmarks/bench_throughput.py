@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-import bumplib  # noqa: E402
+import bumplib
 
 SIZES = (1_000_000, 10_000_000)
 
@@ -58,10 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    print(
-        f"{'elements':>10} {'jit':>5} {'op':>16} {'ms/call':>9} {'vs tf.exp':>9} "
-        f"{'Melem/s':>9}"
-    )
+    print(f"{'elements':>10} {'jit':>5} {'op':>16} {'ms/call':>9} {'vs tf.exp':>9} {'Melem/s':>9}")
     for size in SIZES:
         x = tf.random.stateless_uniform((size, 1), seed=(0, 0), minval=-1.0, maxval=1.0)
         for jit in (False, True):

@@ -17,7 +17,17 @@ import tensorflow as tf
 
 from bumplib.validation import check_sigma_values
 
-__all__ = ["BaseBumpLayer"]
+__all__ = ["BaseBumpLayer", "constant_initializer"]
+
+
+def constant_initializer(value: Any) -> keras.initializers.Initializer:
+    """Return a ``Constant`` initializer that is exact in every float dtype.
+
+    ``keras.initializers.Constant(0.3)`` casts the Python float through float32, so a
+    float64 weight would start at 0.30000001192...; a float64 array is cast once,
+    directly to the weight's dtype.
+    """
+    return keras.initializers.Constant(np.asarray(value, dtype=np.float64))
 
 
 class BaseBumpLayer(keras.layers.Layer):
@@ -84,7 +94,7 @@ class BaseBumpLayer(keras.layers.Layer):
 
     def _initial_weight(self) -> keras.initializers.Initializer:
         """Return the initializer of the stored weight."""
-        return keras.initializers.Constant(self.initial_sigma)
+        return constant_initializer(self.initial_sigma)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Create the weight: shape ``(1,)``, or ``(features,)`` with ``per_feature``."""

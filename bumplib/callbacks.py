@@ -40,12 +40,16 @@ class SigmaHistory(keras.callbacks.Callback):
             epoch (must be ``>= 1``).
     """
 
-    def __init__(self, layer: keras.layers.Layer | None = None, every_n_batches: int | None = None):
+    def __init__(
+        self, layer: keras.layers.Layer | None = None, every_n_batches: int | None = None
+    ) -> None:
         super().__init__()
         if every_n_batches is not None and (
             not isinstance(every_n_batches, int) or every_n_batches < 1
         ):
-            raise ValueError(f"every_n_batches must be a positive integer, got {every_n_batches!r}.")
+            raise ValueError(
+                f"every_n_batches must be a positive integer, got {every_n_batches!r}."
+            )
         self.layer = layer
         self.every_n_batches = every_n_batches
         self._sigmas: list[np.ndarray] = []
@@ -60,7 +64,11 @@ class SigmaHistory(keras.callbacks.Callback):
 
     @property
     def losses(self) -> np.ndarray:
-        """Recorded training losses (``nan`` for the record before training)."""
+        """Recorded training losses (``nan`` for the record before training).
+
+        Per batch, this is the loss Keras reports: the running mean over the
+        epoch so far, not the loss of that batch alone.
+        """
         return np.array(self._losses)
 
     @property
@@ -74,7 +82,8 @@ class SigmaHistory(keras.callbacks.Callback):
         self._steps.append(self._step)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        """Find the layer and record the starting width."""
+        """Find the layer, forget any earlier run and record the starting width."""
+        self._sigmas, self._losses, self._steps, self._step = [], [], [], 0
         if self.layer is None:
             self.layer = find_bump_layer(self.model)
         self._record(float("nan"))

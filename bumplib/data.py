@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -12,6 +13,9 @@ from bumplib.reference import bump, bump_grad_sigma, unstable_mask
 from bumplib.validation import check_sigma
 
 __all__ = ["generate_data", "unstable_interval"]
+
+#: Redraws of samples that float32 rounding moved into the exploding band.
+_MAX_REDRAWS = 100
 
 
 def unstable_interval(sigma: float) -> tuple[float, float] | None:
@@ -32,7 +36,7 @@ def _stable_pieces(sigma: float, min_x: float, max_x: float) -> list[tuple[float
         return [(min_x, max_x)]
     lo, hi = band
     cuts = sorted({min_x, max_x} | {c for c in (-hi, -lo, lo, hi) if min_x < c < max_x})
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if not lo < abs((a + b) / 2) < hi]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if not lo < abs((a + b) / 2) < hi]
 
 
 def _uniform_on(pieces: list[tuple[float, float]], rng: np.random.Generator, size: int) -> NDArray:
@@ -73,7 +77,8 @@ def generate_data(
     Raises:
         ValueError: for ``sigma < 0`` or not finite, ``min_x >= max_x`` or a
             bound not finite, ``n < 1``, a range that lies wholly in the
-            exploding band, or (with ``unstable="raise"``) a range that meets it.
+            exploding band, or (with ``unstable="raise"``) a range that meets it;
+            also for a range that holds no float32 value (outside the band).
         TypeError: for a non-integer ``n``.
     """
     sigma = check_sigma(sigma)
@@ -103,11 +108,32 @@ def generate_data(
                 f"x in [{min_x}, {max_x}] meets {where}, where phi_sigma(x) > 1 and "
                 f"overflows to inf. {advice}, or pass unstable='drop' to leave that band out."
             )
+    # The float32 values of [min_x, max_x]: rounding to float32 must not leave the range
+    # (a bound beyond the float32 range rounds to inf, then steps back to the largest float).
+    with np.errstate(over="ignore"):
+        lo32, hi32 = np.float32(min_x), np.float32(max_x)
+    lo32 = lo32 if float(lo32) >= min_x else np.nextafter(lo32, np.float32(np.inf))
+    hi32 = hi32 if float(hi32) <= max_x else np.nextafter(hi32, np.float32(-np.inf))
+    if lo32 > hi32:
+        raise ValueError(f"no float32 value lies in [{min_x}, {max_x}]; widen the range.")
     rng = np.random.default_rng(seed)
-    x = _uniform_on(pieces, rng, n).astype(np.float32).reshape(n, 1)
+
+    def draw(size: int) -> NDArray[np.float32]:
+        with np.errstate(over="ignore"):
+            return np.clip(_uniform_on(pieces, rng, size).astype(np.float32), lo32, hi32)
+
+    x = draw(n).reshape(n, 1)
     # Rounding to float32 can move a point at a band edge into the band: redraw it.
-    while (bad := unstable_mask(x, sigma)).any():
-        x[bad] = _uniform_on(pieces, rng, int(bad.sum())).astype(np.float32)
+    # A piece so thin that all its float32 values are in the band would loop forever.
+    for _ in range(_MAX_REDRAWS):
+        if not (bad := unstable_mask(x, sigma)).any():
+            break
+        x[bad] = draw(int(bad.sum()))
+    else:
+        raise ValueError(
+            f"x in [{min_x}, {max_x}] has no float32 value outside sqrt(sigma) < |x| < sigma: "
+            "every sample rounds into that band, where phi_sigma(x) > 1. Widen the range."
+        )
     y = bump(x, sigma).astype(np.float32)
     dy_dsigma = bump_grad_sigma(x, sigma).astype(np.float32)
     return x, y, dy_dsigma

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bumplib.base_layer import BaseBumpLayer
+from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.validation import check_sigma_values
 
 __all__ = ["GaussianBumpLayer"]
@@ -20,8 +20,7 @@ def _check_real(value: Any, name: str) -> float | list[float]:
     values = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
     if values is None or values.ndim > 1 or values.size == 0 or not np.isfinite(values).all():
         raise ValueError(
-            f"{name} must be a finite number or a flat sequence of finite numbers, "
-            f"got {value!r}."
+            f"{name} must be a finite number or a flat sequence of finite numbers, got {value!r}."
         )
     return values.tolist()
 
@@ -78,10 +77,10 @@ class GaussianBumpLayer(BaseBumpLayer):
 
     def _initial_weight(self) -> keras.initializers.Initializer:
         """Store ``b = 1 / sigma**2``."""
-        return keras.initializers.Constant((1.0 / np.square(self.initial_sigma)).tolist())
+        return constant_initializer(1.0 / np.square(self.initial_sigma))
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
-        """Create ``inverse_width`` (b), then ``height`` (a) and ``center`` (c) of the same shape."""
+        """Create ``inverse_width`` (b), then ``height`` (a) and ``center`` (c), same shape."""
         super().build(input_shape)
         shape = tuple(self.inverse_width.shape)
         for name in ("initial_height", "initial_center"):
@@ -92,10 +91,10 @@ class GaussianBumpLayer(BaseBumpLayer):
                     "per_feature=True."
                 )
         self.height = self.add_weight(
-            name="height", shape=shape, initializer=keras.initializers.Constant(self.initial_height)
+            name="height", shape=shape, initializer=constant_initializer(self.initial_height)
         )
         self.center = self.add_weight(
-            name="center", shape=shape, initializer=keras.initializers.Constant(self.initial_center)
+            name="center", shape=shape, initializer=constant_initializer(self.initial_center)
         )
 
     def sigma_tensor(self) -> tf.Tensor:

@@ -1,17 +1,17 @@
 """Reference maths of the generalized bump function, in NumPy float64.
 
-The generalized bump function with width ``sigma >= 0`` is
+The generalized bump function with width ``sigma >= 0`` is::
 
     phi_sigma(x) = exp(-sigma / (sigma - x**2))   if |x| < sigma
                  = 0                              otherwise.
 
 Every layer in :mod:`bumplib` is tested against the functions of this module.
-They are written in the variables
+They are written in the variables::
 
     r = x / sigma,   w = 1 - x * r = (sigma - x**2) / sigma,   t = 1 / w,
 
 so that ``phi = exp(-t)`` and both derivatives are products of bounded
-factors wherever the formula itself is bounded:
+factors wherever the formula itself is bounded::
 
     d(phi)/d(sigma) = phi * x**2 / (sigma - x**2)**2     = phi * t**2 * r**2
     d(phi)/d(x)     = -2 * x * sigma * phi / (sigma - x**2)**2 = -2 * phi * t**2 * r

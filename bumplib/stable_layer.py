@@ -16,7 +16,7 @@ import ml_dtypes
 import numpy as np
 import tensorflow as tf
 
-from bumplib.base_layer import BaseBumpLayer
+from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.validation import check_sigma_values
 
 __all__ = ["StableBumpLayer", "stable_bump"]
@@ -152,7 +152,7 @@ class StableBumpLayer(BaseBumpLayer):
     def _initial_weight(self) -> keras.initializers.Initializer:
         """Store ``log(initial_sigma)`` for the log parametrization."""
         if self.parametrization == "log":
-            return keras.initializers.Constant(np.log(self.initial_sigma).tolist())
+            return constant_initializer(np.log(self.initial_sigma))
         return super()._initial_weight()
 
     def sigma_tensor(self) -> tf.Tensor:

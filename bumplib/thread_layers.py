@@ -47,9 +47,11 @@ class CondBumpLayer(BaseBumpLayer):
     It has the two faults the thread diagnosed, and today's TensorFlow shows
     both: ``tf.cond`` needs one scalar predicate, so any input with more than
     one element fails (eagerly with *"The truth value of an array with more
-    than one element is ambiguous"*, in a graph with a rank error); and the
-    weight never reaches the output, so its gradient is ``None`` and
-    ``model.fit`` raises *"No gradients provided for any variable"*.
+    than one element is ambiguous"*; in a compiled graph, such as
+    ``model.fit`` or ``model.predict``, with ``InvalidArgumentError`` *"The
+    second input must be a scalar"*); and the weight never reaches the
+    output, so its gradient is ``None`` and ``model.fit`` on single-element
+    batches raises *"No gradients provided for any variable"*.
 
     Args:
         initial_sigma: Starting threshold. ``None`` (the default) draws it with

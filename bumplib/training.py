@@ -1,4 +1,4 @@
-"""Training helpers: the thread's one-layer model, its recipe, and the fast :func:`fit_sigma`.
+"""Training helpers: the thread's one-layer model, its recipe, and the fast ``fit_sigma``.
 
 ``make_model`` and ``fit_thread_recipe`` reproduce what the accepted answer
 did. ``fit_sigma`` is the book's recommended way to recover sigma from data:
@@ -19,9 +19,9 @@ fast and reliable for widths from 0.05 to 50:
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import keras
 import numpy as np
@@ -76,7 +76,7 @@ def make_model(
         raise TypeError(f"layer must be a Keras layer, got {type(layer).__name__}.")
     optimizer = keras.optimizers.get(optimizer)
     if learning_rate is not None:
-        if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
+        if not (isinstance(learning_rate, numbers.Real) and 0 < learning_rate < math.inf):
             raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
         optimizer.learning_rate = learning_rate
     model = keras.Sequential([keras.Input(shape=input_shape), layer])
@@ -188,7 +188,7 @@ def fit_sigma(
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if steps % block:
         raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
-    if not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < math.inf):
+    if not (isinstance(learning_rate, numbers.Real) and 0 < learning_rate < math.inf):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
     n = x.shape[0]
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
@@ -216,7 +216,8 @@ def fit_sigma(
             xb, yb = batch()
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(tf.square(layer(xb) - yb))
-            optimizer.apply(tape.gradient(loss, layer.trainable_variables), layer.trainable_variables)
+            gradients = tape.gradient(loss, layer.trainable_variables)
+            optimizer.apply(gradients, layer.trainable_variables)
         return loss
 
     history, losses = [float(layer.get_sigma()[0])], [math.nan]

@@ -56,6 +56,8 @@ def check_sigma_values(
     """
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number or a sequence of numbers, got {value!r}.")
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()  # a 0-d array is one number, not a sequence
     if isinstance(value, (Sequence, np.ndarray)):
         values = list(np.asarray(value, dtype=object).ravel()) if np.ndim(value) == 1 else None
         if not values:

@@ -19,4 +19,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 # Quiet, repeatable TensorFlow in notebooks, tests and the build.
-export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1 MPLBACKEND=Agg
+export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0 TF_DETERMINISTIC_OPS=1

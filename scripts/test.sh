@@ -12,7 +12,8 @@ echo "== unit tests"
 pytest -p no:cacheprovider tests
 
 echo "== notebooks (nbval, strict)"
-pytest -p no:cacheprovider --nbval --nbval-sanitize-with nbval_sanitize.cfg \
+MPLBACKEND=module://matplotlib_inline.backend_inline KERAS_BACKEND=tensorflow \
+  pytest -p no:cacheprovider --nbval --nbval-sanitize-with nbval_sanitize.cfg \
   --nbval-cell-timeout=900 -o testpaths=chapters -o filterwarnings= chapters
 
 echo "== book"

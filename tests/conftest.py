@@ -1,0 +1,18 @@
+"""Shared pytest configuration for the bumplib test suite."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject.toml turns every warning into an error. One warning is not ours:
+    # Keras saves a variable with ``np.array(variable)`` (keras/src/backend/tensorflow/
+    # core.py, convert_to_numpy), and TensorFlow 2.21's ``__array__`` has no ``copy``
+    # keyword, so NumPy 2 emits a DeprecationWarning from inside Keras on every
+    # ``model.save``. Ignore exactly that message, category and module.
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:__array__ implementation doesn't accept a copy keyword"
+        r":DeprecationWarning:keras\.src\.backend\.tensorflow\.core",
+    )
