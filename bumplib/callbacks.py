@@ -37,7 +37,10 @@ class SigmaHistory(keras.callbacks.Callback):
         layer: The bump layer to watch; by default the model's first layer
             with a ``get_sigma`` method.
         every_n_batches: Record every this many batches instead of once per
-            epoch (must be ``>= 1``).
+            epoch (must be ``>= 1``). Keras reports a batch once per call
+            into the compiled step, so with ``steps_per_execution=k`` a
+            "batch" here is ``k`` optimizer steps; ``steps`` always counts
+            optimizer steps.
     """
 
     def __init__(
@@ -55,7 +58,8 @@ class SigmaHistory(keras.callbacks.Callback):
         self._sigmas: list[np.ndarray] = []
         self._losses: list[float] = []
         self._steps: list[int] = []
-        self._step = 0
+        self._calls = 0
+        self._first_step = 0
 
     @property
     def sigmas(self) -> np.ndarray:
@@ -79,19 +83,20 @@ class SigmaHistory(keras.callbacks.Callback):
     def _record(self, loss: float) -> None:
         self._sigmas.append(self.layer.get_sigma().copy())
         self._losses.append(loss)
-        self._steps.append(self._step)
+        self._steps.append(int(self.model.optimizer.iterations) - self._first_step)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Find the layer, forget any earlier run and record the starting width."""
-        self._sigmas, self._losses, self._steps, self._step = [], [], [], 0
+        self._sigmas, self._losses, self._steps, self._calls = [], [], [], 0
+        self._first_step = int(self.model.optimizer.iterations)
         if self.layer is None:
             self.layer = find_bump_layer(self.model)
         self._record(float("nan"))
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Count steps; record every ``every_n_batches`` of them if asked to."""
-        self._step += 1
-        if self.every_n_batches and self._step % self.every_n_batches == 0:
+        """Count Keras' batch reports; record every ``every_n_batches`` of them if asked to."""
+        self._calls += 1
+        if self.every_n_batches and self._calls % self.every_n_batches == 0:
             self._record(float((logs or {}).get("loss", np.nan)))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

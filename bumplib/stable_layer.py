@@ -80,8 +80,11 @@ def stable_bump(x: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
       ``d(phi)/dx = -2 phi t**2 r`` and ``d(phi)/d(sigma) = phi t**2 r**2``
       with ``r = x / sigma`` and ``t = sigma / (sigma - x**2)``, each factor
       bounded where ``phi != 0``. They are given to TensorFlow directly
-      because autodiff of the same forward pass forms ``x / sigma**2``, which
-      overflows float32 for ``sigma`` below about ``1e-19``.
+      because autodiff of the same forward pass divides by ``sigma`` twice:
+      TensorFlow computes ``(-r / sigma)`` and stays finite, but XLA
+      (``jit_compile=True``) rewrites it as ``x / (sigma * sigma)``, and
+      ``sigma * sigma`` underflows to 0, so the gradient is ``inf``, for
+      ``sigma`` below about ``1e-19`` in float32 (``1e-4`` in float16).
     """
     x = tf.convert_to_tensor(x)
     sigma = tf.cast(tf.convert_to_tensor(sigma), x.dtype)

@@ -13,7 +13,7 @@ Every function returns a :class:`~matplotlib.figure.Figure` (the animation
 functions return the objects they name), never calls ``plt.show()``, and
 detaches the figures it creates from pyplot: a notebook shows a figure once,
 when it is the value of a cell. Colours are shared by all figures
-(:data:`COLORS`): the bump red, ``d(phi)/d(sigma)`` green, ``x = +-sigma``
+(``COLORS``): the bump red, ``d(phi)/d(sigma)`` green, ``x = +-sigma``
 blue, ``x = +-sqrt(sigma)`` purple.
 """
 

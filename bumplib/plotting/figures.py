@@ -1,7 +1,7 @@
 """Static figures of the book: the bump family, one bump with its sigma-derivative, training.
 
 Every value drawn comes from the NumPy reference (:mod:`bumplib.reference`
-and :func:`bumplib.data.unstable_interval`); nothing here re-derives the
+and :func:`~bumplib.unstable_interval`); nothing here re-derives the
 formula. Each function returns a :class:`~matplotlib.figure.Figure` and never
 calls ``plt.show()``. A figure made here is detached from pyplot as soon as it
 is created (``plt.close``), so a notebook shows it exactly once, when it is the
@@ -9,7 +9,7 @@ value of a cell (or through ``display(fig)``); in a script, use
 ``fig.savefig``. Given an ``ax``, a function draws into it and returns the
 figure that holds it, which stays the caller's to show or close.
 
-The colours are the same in every figure (see :data:`COLORS`): the bump is
+The colours are the same in every figure (see ``COLORS``): the bump is
 red, its derivative with respect to sigma green, lines at ``x = +-sigma``
 blue, lines at ``x = +-sqrt(sigma)`` purple.
 """
@@ -59,7 +59,7 @@ COLORS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-#: Legend labels of the curves and lines named in :data:`COLORS`.
+#: Legend labels of the curves and lines named in ``COLORS``.
 _LABELS = MappingProxyType(
     {
         "bump": r"$\phi_\sigma(x)$",
@@ -278,9 +278,9 @@ def _records(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], str]:
     """Return ``(x, sigmas, losses, x_label)`` of a fit; ``sigmas`` has shape ``(records, n)``.
 
-    ``x_axis`` is ``"epoch(s)"`` or ``"step(s)"``. For a :class:`FitResult`,
+    ``x_axis`` is ``"epoch(s)"`` or ``"step(s)"``. For a :class:`~bumplib.FitResult`,
     epochs are ``steps * result.epochs / result.steps[-1]``; for a
-    :class:`SigmaHistory` that records once per epoch, the record index.
+    :class:`~bumplib.SigmaHistory` that records once per epoch, the record index.
     """
     axis = _X_AXES.get(x_axis) if isinstance(x_axis, str) else None
     if axis is None:
@@ -490,7 +490,7 @@ def plot_training(
         true_sigma: The width(s) the data were generated with, drawn as
             dashed horizontal lines.
         x_label: What the x-axis counts: ``"epoch"`` (passes over the data,
-            fractional for a :class:`FitResult` recorded every few steps) or
+            fractional for a :class:`~bumplib.FitResult` recorded every few steps) or
             ``"step"`` (optimizer steps). Plurals are accepted.
 
     Returns:
