@@ -17,6 +17,7 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the
     )
 
 from bumplib.callbacks import SigmaHistory
+from bumplib.comparison import ScaledBumpLayer
 from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
 from bumplib.gaussian_layer import GaussianBumpLayer
@@ -33,6 +34,7 @@ __all__ = [
     "CondBumpLayer",
     "FitResult",
     "GaussianBumpLayer",
+    "ScaledBumpLayer",
     "SigmaHistory",
     "StableBumpLayer",
     "WhereBumpLayer",

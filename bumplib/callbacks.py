@@ -10,16 +10,15 @@ import numpy as np
 __all__ = ["SigmaHistory"]
 
 
-def find_bump_layer(model: keras.Model) -> keras.layers.Layer:
-    """Return the first layer of ``model`` that has a ``get_sigma`` method."""
-    for layer in model.layers:
-        if hasattr(layer, "get_sigma"):
-            return layer
-        if isinstance(layer, keras.Model):
-            try:
-                return find_bump_layer(layer)
-            except ValueError:
-                continue
+def find_bump_layer(model: keras.layers.Layer) -> keras.layers.Layer:
+    """Return ``model`` if it is a bump layer, else its first layer that has ``get_sigma``."""
+    if hasattr(model, "get_sigma"):
+        return model
+    for layer in getattr(model, "layers", ()):
+        try:
+            return find_bump_layer(layer)
+        except ValueError:
+            continue
     raise ValueError(
         f"model {model.name!r} has no bump layer (no layer with get_sigma()); "
         "add one of bumplib's layers, or pass layer= to SigmaHistory."
@@ -80,15 +79,19 @@ class SigmaHistory(keras.callbacks.Callback):
         """Optimizer steps taken at each record."""
         return np.array(self._steps)
 
+    def _optimizer_steps(self) -> int:
+        """Return the optimizer's step counter (a mirrored variable under a strategy)."""
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
     def _record(self, loss: float) -> None:
         self._sigmas.append(self.layer.get_sigma().copy())
         self._losses.append(loss)
-        self._steps.append(int(self.model.optimizer.iterations) - self._first_step)
+        self._steps.append(self._optimizer_steps() - self._first_step)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Find the layer, forget any earlier run and record the starting width."""
         self._sigmas, self._losses, self._steps, self._calls = [], [], [], 0
-        self._first_step = int(self.model.optimizer.iterations)
+        self._first_step = self._optimizer_steps()
         if self.layer is None:
             self.layer = find_bump_layer(self.model)
         self._record(float("nan"))

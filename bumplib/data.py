@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
-from bumplib.validation import check_sigma
+from bumplib.validation import check_range, check_sigma
 
 __all__ = ["generate_data", "unstable_interval"]
 
@@ -82,11 +82,7 @@ def generate_data(
         TypeError: for a non-integer ``n``.
     """
     sigma = check_sigma(sigma)
-    if not (math.isfinite(min_x) and math.isfinite(max_x)) or min_x >= max_x:
-        raise ValueError(
-            f"need finite min_x < max_x, got min_x={min_x}, max_x={max_x}. "
-            "Pass the x range as min_x=-1.0, max_x=1.0 for example."
-        )
+    min_x, max_x = check_range((min_x, max_x), "(min_x, max_x)")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an integer number of samples, got {n!r}.")
     if n < 1:

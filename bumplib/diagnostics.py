@@ -35,7 +35,7 @@ from bumplib.data import unstable_interval
 from bumplib.reference import bump, bump_grad_sigma
 from bumplib.thread_layers import BumpLayer
 from bumplib.training import make_model
-from bumplib.validation import check_sigma
+from bumplib.validation import check_range, check_sigma
 
 __all__ = [
     "BadValueCounts",
@@ -170,7 +170,7 @@ def band_fraction(sigma: float, min_x: float, max_x: float) -> float:
     whose ``y`` explodes (0 when ``sigma <= 1``: there is no band).
     """
     sigma = check_sigma(sigma)
-    low, high = _check_range((min_x, max_x))
+    low, high = check_range((min_x, max_x), "(min_x, max_x)")
     band = unstable_interval(sigma)
     if band is None:
         return 0.0
@@ -263,7 +263,7 @@ def edge_case_inputs(
 
     """
     sigma = check_sigma(sigma)
-    low, high = _check_range(x_range)
+    low, high = check_range(x_range, "x_range")
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
         raise ValueError(f"num must be an integer >= 2, got {num!r}.")
     f32 = np.float32
@@ -373,20 +373,9 @@ def first_nonfinite(values: ArrayLike) -> int | None:
 # --- why large sigma is slow --------------------------------------------------------------------
 
 
-def _check_range(x_range: tuple[float, float]) -> tuple[float, float]:
-    """Return ``x_range`` as two finite floats ``(low, high)`` with ``low < high``."""
-    try:
-        low, high = (float(v) for v in x_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"x_range must be two numbers (min, max), got {x_range!r}.") from None
-    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-        raise ValueError(f"x_range must be two finite numbers with min < max, got {x_range!r}.")
-    return low, high
-
-
 def _midpoints(x_range: tuple[float, float], num: int) -> NDArray[np.float64]:
     """Return ``num`` midpoints of an even split of ``x_range`` (its ends excluded)."""
-    low, high = _check_range(x_range)
+    low, high = check_range(x_range, "x_range")
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
         raise ValueError(f"num must be a positive integer, got {num!r}.")
     edges = np.linspace(low, high, num + 1)
@@ -428,7 +417,7 @@ def asymptotic_mean_abs_grad_sigma(
     ``x`` uniform in ``(a, b)``, ``mean(x**2) = (b**3 - a**3) / (3 (b - a))``
     (1/3 on ``(-1, 1)``).
     """
-    low, high = _check_range(x_range)
+    low, high = check_range(x_range, "x_range")
     mean_x2 = (high**3 - low**3) / (3 * (high - low))
     s = np.asarray(sigmas, dtype=np.float64)
     with np.errstate(divide="ignore"):
@@ -567,7 +556,7 @@ def localized_task(
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}.")
-    low, high = _check_range(x_range)
+    low, high = check_range(x_range, "x_range")
     x = np.random.default_rng(seed).uniform(low, high, size=(n, 2))
     hill = np.exp(-((x[:, 0] - 1.0) ** 2 + x[:, 1] ** 2))
     dip = 0.7 * np.exp(-2.0 * ((x[:, 0] + 1.0) ** 2 + (x[:, 1] - 1.0) ** 2))

@@ -10,7 +10,7 @@ __all__ = ["make_localized_model"]
 def make_localized_model(
     input_dim: int,
     hidden_units: int,
-    bump_layer: keras.layers.Layer,
+    bump_layer: keras.layers.Layer | None,
     output_units: int = 1,
     activation: str | None = "tanh",
     learning_rate: float = 0.01,
@@ -26,7 +26,8 @@ def make_localized_model(
     Args:
         input_dim: Number of input features.
         hidden_units: Width of the hidden ``Dense`` layer, >= 1.
-        bump_layer: A fresh bump layer (for example ``StableBumpLayer(per_feature=True)``).
+        bump_layer: A fresh bump layer (for example ``StableBumpLayer(per_feature=True)``),
+            or ``None`` for the same network without it (a baseline).
         output_units: Width of the output ``Dense`` layer (linear).
         activation: Activation of the hidden layer; ``None`` for a linear one.
         learning_rate: Adam's learning rate.
@@ -41,7 +42,7 @@ def make_localized_model(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if not isinstance(bump_layer, keras.layers.Layer):
+    if bump_layer is not None and not isinstance(bump_layer, keras.layers.Layer):
         raise TypeError(f"bump_layer must be a Keras layer, got {type(bump_layer).__name__}.")
     model = keras.Sequential(
         [
@@ -52,7 +53,7 @@ def make_localized_model(
                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
                 name="hidden",
             ),
-            bump_layer,
+            *([] if bump_layer is None else [bump_layer]),
             keras.layers.Dense(
                 output_units,
                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),

@@ -33,7 +33,14 @@ from bumplib.stable_layer import StableBumpLayer
 from bumplib.thread_layers import BumpLayer
 from bumplib.validation import check_sigma
 
-__all__ = ["FitResult", "fit_sigma", "fit_thread_recipe", "make_model", "thread_epochs"]
+__all__ = [
+    "FitResult",
+    "fit_sigma",
+    "fit_thread_recipe",
+    "make_model",
+    "make_recovery_optimizer",
+    "thread_epochs",
+]
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,16 @@ def fit_thread_recipe(
     )
 
 
+def make_recovery_optimizer(learning_rate: float, steps: int) -> keras.optimizers.Adam:
+    """Return :func:`fit_sigma`'s optimizer: Adam with short memories and a cosine decay.
+
+    ``beta_1 = beta_2 = 0.5``; the learning rate falls from ``learning_rate``
+    to ``1e-4`` of it along a cosine over ``steps`` steps.
+    """
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=1e-4)
+    return keras.optimizers.Adam(schedule, beta_1=0.5, beta_2=0.5)
+
+
 def fit_sigma(
     x: ArrayLike,
     y: ArrayLike,
@@ -209,8 +226,7 @@ def fit_sigma(
     keras.utils.set_random_seed(seed)
     layer = StableBumpLayer(initial_sigma=initial_sigma, parametrization="log")
     layer.build((None, 1))
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=1e-4)
-    optimizer = keras.optimizers.Adam(schedule, beta_1=0.5, beta_2=0.5)
+    optimizer = make_recovery_optimizer(learning_rate, steps)
     optimizer.build(layer.trainable_variables)
     x_all, y_all = tf.constant(x), tf.constant(y)
     draws = tf.random.Generator.from_seed(seed)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["check_sigma", "check_sigma_values"]
+__all__ = ["check_count", "check_range", "check_sigma", "check_sigma_list", "check_sigma_values"]
 
 
 def check_sigma(value: float, name: str = "sigma", *, positive: bool = False) -> float:
@@ -67,3 +67,43 @@ def check_sigma_values(
             )
         return [check_sigma(v, f"{name}[{i}]", positive=positive) for i, v in enumerate(values)]
     return check_sigma(value, name, positive=positive)
+
+
+def check_range(value: Sequence[float], name: str) -> tuple[float, float]:
+    """Return ``value`` as two finite floats ``(low, high)`` with ``low < high``.
+
+    Raises:
+        ValueError: if ``value`` is not two numbers, or they are not finite
+            with ``min < max``.
+    """
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be two numbers (min, max), got {value!r}.") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        raise ValueError(
+            f"{name} must be two finite numbers with min < max, got {value!r}. "
+            "Pass for example (-1.0, 1.0)."
+        )
+    return low, high
+
+
+def check_count(value: int, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int after checking it is an integer ``>= minimum``.
+
+    Raises:
+        ValueError: if ``value`` is not an integer (``bool`` excluded) or is
+            below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_sigma_list(values: float | Sequence[float], name: str = "sigmas") -> list[float]:
+    """Return one or several widths as a non-empty list of floats ``>= 0``.
+
+    Raises as :func:`check_sigma_values` does.
+    """
+    checked = check_sigma_values(values, name)
+    return checked if isinstance(checked, list) else [checked]

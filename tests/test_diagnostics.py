@@ -281,7 +281,7 @@ def test_band_fraction():
     _, y = unfiltered_data(5.0, -3.0, 3.0, n=50_000, seed=0)
     share = count_bad_values(y).bad / 50_000
     assert share == pytest.approx(band_fraction(5.0, -3.0, 3.0), abs=0.01)
-    with pytest.raises(ValueError, match="x_range"):
+    with pytest.raises(ValueError, match=r"\(min_x, max_x\) must be two finite numbers"):
         band_fraction(2.0, 1.0, -1.0)
 
 

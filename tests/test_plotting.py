@@ -12,6 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -112,10 +114,13 @@ def sigma_history(sigmas_per_epoch, losses, every_n_batches=None):
     """A SigmaHistory filled through its callback methods, two batches per epoch."""
     layer = FakeBumpLayer(sigmas_per_epoch[0])
     record = SigmaHistory(layer=layer, every_n_batches=every_n_batches)
+    optimizer = SimpleNamespace(iterations=0)  # SigmaHistory reads the step counter
+    record.set_model(SimpleNamespace(optimizer=optimizer))
     record.on_train_begin()
     for epoch, (sigma, loss) in enumerate(zip(sigmas_per_epoch[1:], losses, strict=True)):
         layer.sigma = np.asarray(sigma, dtype=float)
         for batch in range(2):
+            optimizer.iterations += 1
             record.on_train_batch_end(batch, {"loss": loss})
         record.on_epoch_end(epoch, {"loss": loss})
     return record

@@ -5,9 +5,9 @@
   trajectories and the recovery plot.
 * :mod:`bumplib.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
-
-Later modules (``exercises``, ``beyond``) add their figures next to these and
-re-export them here.
+* :mod:`bumplib.plotting.exercises`: the figures of the worked solutions
+  (chapter 4).
+* :mod:`bumplib.plotting.beyond`: the figures of chapter 5.
 
 Every function returns a :class:`~matplotlib.figure.Figure` (the animation
 functions return the objects they name), never calls ``plt.show()``, and
@@ -20,6 +20,23 @@ blue, ``x = +-sqrt(sigma)`` purple.
 from __future__ import annotations
 
 from bumplib.plotting.animation import animation_html, bump_animation
+from bumplib.plotting.beyond import (
+    FAMILY_COLORS,
+    plot_family_fits,
+    plot_localized_fits,
+    plot_per_feature_sigmas,
+    plot_recovery_trajectories,
+    plot_width_gradients,
+)
+from bumplib.plotting.exercises import (
+    plot_activation_histograms,
+    plot_convergence,
+    plot_exploding_band,
+    plot_failure_traces,
+    plot_gradient_decay,
+    plot_kept_samples,
+    plot_layer_check,
+)
 from bumplib.plotting.figures import (
     COLORS,
     plot_bump_and_gradient,
@@ -31,11 +48,24 @@ from bumplib.plotting.figures import (
 
 __all__ = [
     "COLORS",
+    "FAMILY_COLORS",
     "animation_html",
     "bump_animation",
+    "plot_activation_histograms",
     "plot_bump_and_gradient",
     "plot_bump_family",
+    "plot_convergence",
+    "plot_exploding_band",
+    "plot_failure_traces",
+    "plot_family_fits",
+    "plot_gradient_decay",
+    "plot_kept_samples",
+    "plot_layer_check",
+    "plot_localized_fits",
+    "plot_per_feature_sigmas",
     "plot_recovery_table_figure",
+    "plot_recovery_trajectories",
     "plot_sigma_trajectories",
     "plot_training",
+    "plot_width_gradients",
 ]

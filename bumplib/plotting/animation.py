@@ -21,16 +21,14 @@ from bumplib.plotting.figures import (
     _LABELS,
     COLORS,
     _break_at_support_edges,
-    _check_count,
-    _check_interval,
     _check_positive,
-    _check_sigmas,
     _clip_above,
     _new_axes,
     _style_axes,
     _vertical_pair,
 )
 from bumplib.reference import bump, bump_grad_sigma
+from bumplib.validation import check_count, check_range, check_sigma_list
 
 if TYPE_CHECKING:
     from IPython.display import HTML
@@ -94,9 +92,9 @@ def bump_animation(
             ``x_range``, ``num < 2``, or a non-positive ``interval`` or ``dpi``.
 
     """
-    frames = _check_sigmas(np.linspace(0.0, 5.0, 41) if sigmas is None else sigmas, "sigmas")
-    x_range = _check_interval(x_range, "x_range")
-    num = _check_count(num, "num", 2)
+    frames = check_sigma_list(np.linspace(0.0, 5.0, 41) if sigmas is None else sigmas, "sigmas")
+    x_range = check_range(x_range, "x_range")
+    num = check_count(num, "num", 2)
     interval = _check_positive(interval, "interval")
     dpi = _check_positive(dpi, "dpi")
 

@@ -42,7 +42,7 @@ from bumplib.plotting.figures import (
     _vertical_pair,
 )
 from bumplib.reference import bump, bump_grad_sigma
-from bumplib.validation import check_sigma
+from bumplib.validation import check_range, check_sigma, check_sigma_list
 
 __all__ = [
     "plot_activation_histograms",
@@ -60,29 +60,10 @@ _LOG_TOP = 1e50  # top of the log axes of plot_exploding_band
 _BAND_LABEL = r"band $\sqrt{\sigma} < |x| < \sigma$"
 
 
-def _check_range(value: Sequence[float], name: str) -> tuple[float, float]:
-    """Return ``value`` as two finite floats ``(low, high)`` with ``low < high``."""
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two numbers (min, max), got {value!r}.") from None
-    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-        raise ValueError(f"{name} must be two finite numbers with min < max, got {value!r}.")
-    return low, high
-
-
 def _check_mapping(value: Mapping, name: str) -> None:
     """Raise ValueError unless ``value`` is a non-empty mapping."""
     if not isinstance(value, Mapping) or not value:
         raise ValueError(f"{name} must be a non-empty mapping of label to data, got {value!r}.")
-
-
-def _check_widths(sigmas: Sequence[float], name: str = "sigmas") -> list[float]:
-    """Return a non-empty list of widths, each checked by :func:`check_sigma`."""
-    values = [check_sigma(s, name) for s in np.atleast_1d(np.asarray(sigmas, dtype=float))]
-    if not values:
-        raise ValueError(f"{name} must hold at least one width.")
-    return values
 
 
 def _plain_log_ticks(axis: mpl.axis.Axis, values: ArrayLike) -> None:
@@ -125,8 +106,8 @@ def plot_exploding_band(
         The figure, with two axes per width.
 
     """
-    sigmas = _check_widths(sigmas)
-    x_range = _check_range(x_range, "x_range")
+    sigmas = check_sigma_list(sigmas)
+    x_range = check_range(x_range, "x_range")
     if isinstance(num, bool) or not isinstance(num, int) or num < 2:
         raise ValueError(f"num must be an integer >= 2, got {num!r}.")
     x = np.linspace(*x_range, num)
@@ -290,7 +271,7 @@ def plot_layer_check(
     """
     _check_mapping(results, "results")
     sigma = check_sigma(sigma)
-    ylim = _check_range(ylim, "ylim")
+    ylim = check_range(ylim, "ylim")
     fig = _detached_figure(figsize=(12.0, 4.2))
     axes = fig.subplots(1, 3, sharex=True)
     names = (("y", "output $y$"), ("dy_dx", r"$\partial y/\partial x$"))
@@ -364,7 +345,7 @@ def plot_activation_histograms(
 
     """
     _check_mapping(activations, "activations")
-    bounds = _check_range(bounds, "bounds")
+    bounds = check_range(bounds, "bounds")
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}.")
     data = {label: np.asarray(v, dtype=float).ravel() for label, v in activations.items()}
@@ -549,7 +530,7 @@ def plot_kept_samples(
 
     """
     sigma = check_sigma(sigma)
-    x_range = _check_range(x_range, "x_range")
+    x_range = check_range(x_range, "x_range")
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}.")
     values: NDArray[np.float64] = np.asarray(x, dtype=float).ravel()

@@ -31,7 +31,7 @@ from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
 from bumplib.training import FitResult
-from bumplib.validation import check_sigma, check_sigma_values
+from bumplib.validation import check_count, check_range, check_sigma, check_sigma_list
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -97,27 +97,6 @@ _X_AXIS_LABELS = {
 # --- argument checks ----------------------------------------------------------------------------
 
 
-def _check_interval(value: Sequence[float], name: str) -> tuple[float, float]:
-    """Return ``value`` as two finite floats ``(low, high)`` with ``low < high``."""
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two numbers (min, max), got {value!r}.") from None
-    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-        raise ValueError(
-            f"{name} must be two finite numbers with min < max, got {value!r}. "
-            "Pass for example (-2.0, 2.0)."
-        )
-    return low, high
-
-
-def _check_count(value: int, name: str, minimum: int) -> int:
-    """Return ``value`` after checking it is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _check_positive(value: float, name: str) -> float:
     """Return ``value`` as a float after checking it is finite and ``> 0``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -125,12 +104,6 @@ def _check_positive(value: float, name: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
     return float(value)
-
-
-def _check_sigmas(sigmas: float | Sequence[float] | ArrayLike, name: str) -> list[float]:
-    """Return the widths as a non-empty list of floats ``>= 0`` (one number is allowed)."""
-    values = check_sigma_values(sigmas, name)
-    return values if isinstance(values, list) else [values]
 
 
 # --- shared drawing helpers ---------------------------------------------------------------------
@@ -260,7 +233,7 @@ def _true_sigma_lines(ax: Axes, true_sigma: float | Sequence[float] | None) -> l
     """Draw a dashed horizontal line at each true sigma; return their values."""
     if true_sigma is None:
         return []
-    values = _check_sigmas(true_sigma, "true_sigma")
+    values = check_sigma_list(true_sigma, "true_sigma")
     label = r"true $\sigma$" if len(values) == 1 else r"true $\sigma$ (per feature)"
     for i, value in enumerate(values):
         ax.axhline(
@@ -350,9 +323,9 @@ def plot_bump_family(
             ``x_range`` or ``num < 2``.
 
     """
-    sigmas = _check_sigmas(sigmas, "sigmas")
-    x_range = _check_interval(x_range, "x_range")
-    num = _check_count(num, "num", 2)
+    sigmas = check_sigma_list(sigmas, "sigmas")
+    x_range = check_range(x_range, "x_range")
+    num = check_count(num, "num", 2)
     fig, ax = _new_axes(ax)
     x = np.linspace(*x_range, num)
     shades = mpl.colormaps["Reds"](np.linspace(0.45, 1.0, len(sigmas)))
@@ -424,12 +397,12 @@ def plot_bump_and_gradient(
     if x_range is None:
         half = 1.25 * max(sigma, root) if sigma > 0 else 1.0
         x_range = (-half, half)
-    x_range = _check_interval(x_range, "x_range")
-    num = _check_count(num, "num", 2)
+    x_range = check_range(x_range, "x_range")
+    num = check_count(num, "num", 2)
     explodes = unstable_interval(sigma) is not None
     if ylim is None:
         ylim = (-0.05, 1.6 if explodes else 0.65)
-    ylim = _check_interval(ylim, "ylim")
+    ylim = check_range(ylim, "ylim")
     fig, ax = _new_axes(ax)
 
     x = np.linspace(*x_range, num)

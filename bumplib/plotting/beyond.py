@@ -1,0 +1,414 @@
+"""Figures of chapter 5, "Beyond the answer".
+
+* :func:`plot_recovery_trajectories`: sigma during training, the thread's
+  recipe against :func:`bumplib.fit_sigma`, for many widths on one axes.
+* :func:`plot_family_fits`: bump and Gaussian layers fitted to data of each
+  family.
+* :func:`plot_width_gradients`: the two families and their derivatives with
+  respect to the width, across ``x``.
+* :func:`plot_per_feature_sigmas`: several widths learned in one fit.
+* :func:`plot_localized_fits`: networks with bump and with plain activations
+  against a target made of narrow bumps, and their losses.
+
+The conventions are those of :mod:`bumplib.plotting.figures`: every function
+returns a :class:`~matplotlib.figure.Figure` already detached from pyplot
+(a notebook shows it once, as the value of a cell), never calls
+``plt.show()``, labels its axes and has a legend and a title; the bump is
+red and the Gaussian blue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import keras
+import matplotlib as mpl
+import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from numpy.typing import ArrayLike
+
+from bumplib.comparison import LayerFit, width_gradient
+from bumplib.plotting.figures import (
+    _FONTSIZE,
+    _SERIES_COLORS,
+    COLORS,
+    _break_at_support_edges,
+    _check_positive,
+    _detached_figure,
+    _style_axes,
+)
+from bumplib.stable_layer import stable_bump
+from bumplib.training import FitResult
+from bumplib.validation import check_count, check_range, check_sigma_list
+
+__all__ = [
+    "FAMILY_COLORS",
+    "plot_family_fits",
+    "plot_localized_fits",
+    "plot_per_feature_sigmas",
+    "plot_recovery_trajectories",
+    "plot_width_gradients",
+]
+
+#: Colour of each family of bump in this chapter's figures.
+FAMILY_COLORS: Mapping[str, str] = {"bump": COLORS["bump"], "gaussian": "tab:blue"}
+_FAMILY_NAMES = {"bump": "bump", "gaussian": "Gaussian"}
+_LINESTYLES = ("-", "--", "-.", ":")
+
+
+def _check_fits(fits: Mapping[float, FitResult], name: str) -> dict[float, FitResult]:
+    """Return ``fits`` as a dict of width to :class:`~bumplib.FitResult`, checked."""
+    if not isinstance(fits, Mapping):
+        raise TypeError(f"{name} must map each true sigma to a FitResult, got {fits!r}.")
+    checked = {}
+    for sigma, result in fits.items():
+        if not isinstance(result, FitResult):
+            raise TypeError(
+                f"{name}[{sigma!r}] must be a bumplib FitResult, got {type(result).__name__}."
+            )
+        checked[_check_positive(sigma, f"a key of {name}")] = result
+    return checked
+
+
+def plot_recovery_trajectories(
+    recipe: Mapping[float, FitResult],
+    fast: Mapping[float, FitResult],
+    recipe_learning_rate: float = 1e-3,
+    recipe_max_steps: int | None = None,
+) -> Figure:
+    """Plot sigma against optimizer steps for the thread's recipe and for ``fit_sigma``.
+
+    Both axes are logarithmic (the x-axis linear below 10 steps, so that step
+    0 shows). Each true width has one colour; the recipe is drawn as one
+    marker per epoch (its records; nothing is known in between), ``fit_sigma``
+    as a solid line (records every few steps). A dotted grey line shows how far
+    Adam with ``recipe_learning_rate`` can take sigma from the recipe's
+    start: about one learning rate per step at most, so ``start + lr *
+    steps``. A vertical line marks ``recipe_max_steps``, the recipe's
+    largest budget, when given.
+
+    Args:
+        recipe: The recipe's fits by true width (may be empty).
+        fast: ``fit_sigma``'s fits by true width (may be empty).
+        recipe_learning_rate: Adam's learning rate in the recipe.
+        recipe_max_steps: The recipe's largest number of steps, or None.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: if both mappings are empty, or for a bad width or setting.
+        TypeError: for a value that is not a :class:`~bumplib.FitResult`.
+
+    """
+    recipe = _check_fits(recipe, "recipe")
+    fast = _check_fits(fast, "fast")
+    if not recipe and not fast:
+        raise ValueError("give at least one fit in recipe or fast.")
+    recipe_learning_rate = _check_positive(recipe_learning_rate, "recipe_learning_rate")
+    widths = sorted(set(recipe) | set(fast))
+    shades = mpl.colormaps["viridis"](np.linspace(0.0, 0.92, len(widths)))
+    color_of = {s: mpl.colors.to_hex(c) for s, c in zip(widths, shades, strict=True)}
+
+    fig = _detached_figure(figsize=(9.0, 5.0))
+    ax = fig.add_subplot()
+    for sigma, result in recipe.items():
+        ax.plot(result.steps, result.history, color=color_of[sigma], ls="none", marker="o", ms=5)
+    for sigma, result in fast.items():
+        ax.plot(result.steps, result.history, color=color_of[sigma], ls="-", lw=2)
+    largest = max(int(np.max(r.steps)) for r in (*recipe.values(), *fast.values()))
+    if recipe_max_steps is not None:
+        recipe_max_steps = check_count(recipe_max_steps, "recipe_max_steps", 1)
+        largest = max(largest, recipe_max_steps)
+        ax.axvline(recipe_max_steps, color="0.5", lw=1, ls="-.")
+    handles = [
+        Line2D([], [], color=color_of[s], lw=2, label=rf"true $\sigma$ = {s:g}") for s in widths
+    ]
+    if recipe:
+        start = float(np.median([r.history[0] for r in recipe.values()]))
+        steps = np.unique(np.concatenate([[0.0], np.geomspace(1.0, 2.0 * largest, 200)]))
+        ax.plot(steps, start + recipe_learning_rate * steps, color="0.4", ls=":", lw=2)
+        handles += [
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                ls="none",
+                marker="o",
+                ms=5,
+                label="thread's recipe (per epoch)",
+            ),
+            Line2D(
+                [],
+                [],
+                color="0.4",
+                ls=":",
+                lw=2,
+                label=f"start + {recipe_learning_rate:g} per step\n(Adam's pace in the recipe)",
+            ),
+        ]
+    if fast:
+        handles.append(Line2D([], [], color="0.3", ls="-", lw=2, label="fit_sigma"))
+    if recipe_max_steps is not None:
+        handles.append(Line2D([], [], color="0.5", ls="-.", lw=1, label="recipe's largest budget"))
+    ax.set_xscale("symlog", linthresh=10.0)
+    ax.set_yscale("log")
+    ax.set_xlim(0, 2.0 * largest)
+    all_sigmas = np.concatenate([r.history for r in (*recipe.values(), *fast.values())])
+    ax.set_ylim(min(all_sigmas.min(), min(widths)) / 1.5, max(all_sigmas.max(), max(widths)) * 1.5)
+    ax.set_xlabel("optimizer steps (log scale; linear below 10)", fontsize=_FONTSIZE["label"])
+    ax.set_ylabel(r"width $\sigma$ (log scale)", fontsize=_FONTSIZE["label"])
+    ax.set_title(
+        r"Recovering $\sigma$: the thread's recipe against fit_sigma", fontsize=_FONTSIZE["title"]
+    )
+    ax.tick_params(labelsize=_FONTSIZE["tick"])
+    ax.grid(alpha=0.3)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=_FONTSIZE["legend"] - 1,
+        framealpha=0.9,
+    )
+    return fig
+
+
+def _predict(layer: keras.layers.Layer, x: np.ndarray) -> np.ndarray:
+    """Return ``layer(x)`` as a float64 NumPy array."""
+    out = layer(tf.constant(x, dtype=tf.float32))
+    return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
+
+
+def plot_family_fits(
+    data: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    fits: Mapping[str, Mapping[str, LayerFit]],
+    x_range: tuple[float, float] = (-2.0, 2.0),
+    num: int = 801,
+    max_points: int = 400,
+) -> Figure:
+    """Plot each data set with the curves that the bump and the Gaussian fitted to it.
+
+    One panel per data set: a sample of the data as grey dots, and each
+    fitted layer evaluated on a grid (bump red, Gaussian blue), with its final
+    mean squared error in the legend.
+
+    Args:
+        data: ``(x, y)`` by data family name (``"bump"``, ``"gaussian"``).
+        fits: For each data family, the fits by model family name
+            (``"bump"``, ``"gaussian"``); each a :class:`~bumplib.comparison.LayerFit`.
+        x_range: ``(min, max)`` of the grid.
+        num: Grid points.
+        max_points: Data points drawn per panel (the first ones).
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: for no data, a data set without fits, or bad settings.
+
+    """
+    if not isinstance(data, Mapping) or not data:
+        raise ValueError("data must be a non-empty mapping of family name to (x, y).")
+    x_range = check_range(x_range, "x_range")
+    num = check_count(num, "num", 2)
+    max_points = check_count(max_points, "max_points", 1)
+    grid = np.linspace(*x_range, num).reshape(-1, 1)
+    fig = _detached_figure(figsize=(4.6 * len(data), 4.0))
+    axes = np.atleast_1d(fig.subplots(1, len(data), sharey=True))
+    for ax, (data_name, (x, y)) in zip(axes, data.items(), strict=True):
+        if data_name not in fits or not fits[data_name]:
+            raise ValueError(f"no fits given for the data set {data_name!r}.")
+        x = np.asarray(x, dtype=np.float64).ravel()[:max_points]
+        y = np.asarray(y, dtype=np.float64).ravel()[:max_points]
+        shown_name = _FAMILY_NAMES.get(data_name, data_name)
+        ax.plot(x, y, ".", color="0.6", ms=3, label=f"{shown_name} data (first {len(x)})")
+        for i, (model_name, fit) in enumerate(fits[data_name].items()):
+            color = FAMILY_COLORS.get(model_name, _SERIES_COLORS[i % len(_SERIES_COLORS)])
+            ax.plot(
+                grid.ravel(),
+                _predict(fit.layer, grid).ravel(),
+                color=color,
+                lw=2,
+                ls="-" if i == 0 else "--",
+                label=f"{_FAMILY_NAMES.get(model_name, model_name)} fit (MSE {fit.loss:.2g})",
+            )
+        ax.set_xlim(*x_range)
+        _style_axes(
+            ax,
+            xlabel="input x",
+            ylabel="y",
+            title=f"Data from the {shown_name} family",
+            legend_loc="upper left",
+        )
+    return fig
+
+
+def plot_width_gradients(
+    sigmas: Sequence[float] = (0.5, 2.0),
+    x_range: tuple[float, float] = (-2.5, 2.5),
+    num: int = 2001,
+) -> Figure:
+    """Plot the bump and a Gaussian of the same width, and their derivatives in the width.
+
+    Top row: ``phi_sigma(x)`` (the stable bump, red) and ``exp(-1) *
+    exp(-x**2 / sigma**2)`` (a Gaussian of width ``sigma`` and the bump's
+    height, blue). Bottom row: their derivatives with respect to ``sigma``
+    (:func:`bumplib.comparison.width_gradient`). One column per width. Dotted
+    lines mark ``x = +-sigma`` (grey) and, for ``sigma > 1``, ``x =
+    +-sqrt(sigma)`` (purple), where the stable bump's support ends. The
+    bump's jumps at ``|x| = sigma`` (for ``sigma < 1``) are drawn as breaks.
+
+    Args:
+        sigmas: Widths ``> 0``, one column each.
+        x_range: ``(min, max)`` of the inputs.
+        num: Grid points.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: for no width, a width ``<= 0`` or bad settings.
+
+    """
+    sigmas = check_sigma_list(sigmas, "sigmas")
+    if min(sigmas) <= 0:
+        raise ValueError(f"every width must be > 0, got {sigmas!r}.")
+    x_range = check_range(x_range, "x_range")
+    num = check_count(num, "num", 2)
+    x = np.linspace(*x_range, num)
+    height = float(np.exp(-1.0))
+    fig = _detached_figure(figsize=(4.6 * len(sigmas), 6.4))
+    axes = fig.subplots(2, len(sigmas), sharex=True, squeeze=False)
+    for col, sigma in enumerate(sigmas):
+        phi = stable_bump(tf.constant(x), tf.constant(sigma, tf.float64)).numpy()
+        gauss = height * np.exp(-np.square(x) / sigma**2)
+        d_phi = width_gradient("bump", x, sigma)
+        d_gauss = width_gradient("gaussian", x, sigma, height=height)
+        top, bottom = axes[0, col], axes[1, col]
+        for ax, (bump_y, gauss_y), ylabel, what in (
+            (top, (phi, gauss), "value", "Values"),
+            (bottom, (d_phi, d_gauss), r"derivative in $\sigma$", r"Derivatives in $\sigma$"),
+        ):
+            ax.plot(
+                *_break_at_support_edges(x, sigma, bump_y),
+                color=FAMILY_COLORS["bump"],
+                lw=2,
+                label="bump" if ax is top else r"$\partial\phi_\sigma/\partial\sigma$",
+            )
+            ax.plot(
+                x,
+                gauss_y,
+                color=FAMILY_COLORS["gaussian"],
+                lw=2,
+                ls="--",
+                label="Gaussian" if ax is top else r"$\partial g_\sigma/\partial\sigma$",
+            )
+            ax.axvline(-sigma, color="0.5", lw=1, ls=":")
+            ax.axvline(sigma, color="0.5", lw=1, ls=":", label=r"$x = \pm\sigma$")
+            if sigma > 1:
+                root = float(np.sqrt(sigma))
+                ax.axvline(-root, color=COLORS["sqrt_sigma"], lw=1, ls=":")
+                ax.axvline(
+                    root, color=COLORS["sqrt_sigma"], lw=1, ls=":", label=r"$x = \pm\sqrt{\sigma}$"
+                )
+            top = max(np.nanmax(bump_y), np.nanmax(gauss_y))
+            ax.set_ylim(-0.05 * top, 1.45 * top)
+            _style_axes(
+                ax,
+                xlabel="input x",
+                ylabel=ylabel,
+                title=rf"{what}, $\sigma$ = {sigma:g}",
+                legend_loc="upper right",
+            )
+    return fig
+
+
+def plot_per_feature_sigmas(fit: LayerFit, true_sigmas: Sequence[float]) -> Figure:
+    """Plot each width of a per-feature fit against optimizer steps, with the true widths.
+
+    Args:
+        fit: A :class:`~bumplib.comparison.LayerFit` of a per-feature bump
+            layer (``fit.sigmas`` of shape ``(records, features)``).
+        true_sigmas: The width of each feature, dashed.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: if the numbers of widths disagree or a width is bad.
+
+    """
+    true = check_sigma_list(true_sigmas, "true_sigmas")
+    if fit.sigmas.ndim != 2 or fit.sigmas.shape[1] != len(true):
+        raise ValueError(
+            f"the fit has {fit.sigmas.shape[-1] if fit.sigmas.ndim else 0} widths per record "
+            f"but {len(true)} true widths were given."
+        )
+    fig = _detached_figure(figsize=(7.0, 4.0))
+    ax = fig.add_subplot()
+    for j, sigma in enumerate(true):
+        color = _SERIES_COLORS[j % len(_SERIES_COLORS)]
+        ax.plot(fit.steps, fit.sigmas[:, j], color=color, lw=2, label=rf"learned $\sigma_{j}$")
+        ax.axhline(sigma, color=color, lw=1, ls="--")
+    ax.plot([], [], color="0.4", lw=1, ls="--", label=r"true $\sigma_j$")
+    ax.set_yscale("log")
+    ax.set_yticks(true, [f"{s:g}" for s in true])
+    ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+    _style_axes(
+        ax,
+        xlabel="optimizer steps",
+        ylabel=r"width $\sigma_j$ (log scale)",
+        title=rf"{len(true)} widths learned in one fit",
+        legend_loc="center right",
+    )
+    return fig
+
+
+def plot_localized_fits(
+    x: ArrayLike,
+    target: ArrayLike,
+    fits: Mapping[str, LayerFit],
+) -> Figure:
+    """Plot trained networks against a target (left) and their losses (right, log scale).
+
+    Args:
+        x: Grid of inputs, shape ``(num, 1)``, increasing.
+        target: The target at ``x``.
+        fits: Fits of networks by name; each network is evaluated on ``x``.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: for no fits or mismatched shapes.
+
+    """
+    if not isinstance(fits, Mapping) or not fits:
+        raise ValueError("fits must be a non-empty mapping of name to LayerFit.")
+    x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+    target = np.asarray(target, dtype=np.float64).ravel()
+    if target.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} points but target has {target.shape[0]}.")
+    fig = _detached_figure(figsize=(11.0, 4.2))
+    ax_fit, ax_loss = fig.subplots(1, 2)
+    ax_fit.plot(x.ravel(), target, color="black", lw=3.5, alpha=0.35, label="target")
+    for i, (name, fit) in enumerate(fits.items()):
+        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+        style = _LINESTYLES[i % len(_LINESTYLES)]
+        prediction = _predict(fit.layer, x).ravel()
+        ax_fit.plot(x.ravel(), prediction, color=color, lw=1.8, ls=style, label=name)
+        ax_loss.plot(fit.steps, fit.losses, color=color, lw=1.8, ls=style, label=name)
+    ax_loss.set_yscale("log")
+    _style_axes(
+        ax_fit, xlabel="input x", ylabel="y", title="Predictions after training", legend_loc="best"
+    )
+    _style_axes(
+        ax_loss,
+        xlabel="optimizer steps",
+        ylabel="training MSE (log scale)",
+        title="Training loss",
+        legend_loc="upper right",
+    )
+    return fig
