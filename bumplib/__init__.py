@@ -25,7 +25,14 @@ from bumplib.models import make_localized_model
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
 from bumplib.stable_layer import StableBumpLayer, stable_bump
 from bumplib.thread_layers import BumpLayer, CondBumpLayer, WhereBumpLayer
-from bumplib.training import FitResult, fit_sigma, fit_thread_recipe, make_model, thread_epochs
+from bumplib.training import (
+    FitResult,
+    fit_sigma,
+    fit_thread_recipe,
+    make_model,
+    make_recovery_optimizer,
+    thread_epochs,
+)
 
 __version__ = "1.0.0"
 
@@ -47,6 +54,7 @@ __all__ = [
     "make_deterministic",
     "make_localized_model",
     "make_model",
+    "make_recovery_optimizer",
     "stable_bump",
     "thread_epochs",
     "unstable_interval",

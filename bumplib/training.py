@@ -160,7 +160,7 @@ def fit_thread_recipe(
 
 
 def make_recovery_optimizer(learning_rate: float, steps: int) -> keras.optimizers.Adam:
-    """Return :func:`fit_sigma`'s optimizer: Adam with short memories and a cosine decay.
+    """Return :func:`~bumplib.fit_sigma`'s optimizer: Adam with short memories and a cosine decay.
 
     ``beta_1 = beta_2 = 0.5``; the learning rate falls from ``learning_rate``
     to ``1e-4`` of it along a cosine over ``steps`` steps.
