@@ -1,10 +1,24 @@
 # Sourced by build_book.sh and test.sh: make sure .venv holds requirements.txt, then use it.
-# Needs only a Python 3.11 on PATH (python3.11 or python3). Re-installs only when
+# Needs only Python 3.11 (3.11.5 or newer) on PATH. Re-installs only when
 # requirements.txt or pyproject.toml changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+# The pinned requirements need Python 3.11.5 or newer (3.11.x): take the first such
+# interpreter on PATH, or the one named by $PYTHON.
+if [ -z "${PYTHON:-}" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c 'import sys; sys.exit(not (3, 11, 5) <= sys.version_info[:3] < (3, 12))'; then
+      PYTHON="$(command -v "$candidate")"
+      break
+    fi
+  done
+fi
+if [ -z "${PYTHON:-}" ]; then
+  echo "error: need Python >= 3.11.5 and < 3.12 on PATH (python3.11 or python3), or set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv with $PYTHON"
   "$PYTHON" -m venv .venv
