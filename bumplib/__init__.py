@@ -27,6 +27,8 @@ from bumplib.stable_layer import StableBumpLayer, stable_bump
 from bumplib.thread_layers import BumpLayer, CondBumpLayer, WhereBumpLayer
 from bumplib.training import (
     FitResult,
+    LayerFit,
+    fit_full_batch,
     fit_sigma,
     fit_thread_recipe,
     make_model,
@@ -41,6 +43,7 @@ __all__ = [
     "CondBumpLayer",
     "FitResult",
     "GaussianBumpLayer",
+    "LayerFit",
     "ScaledBumpLayer",
     "SigmaHistory",
     "StableBumpLayer",
@@ -48,6 +51,7 @@ __all__ = [
     "bump",
     "bump_grad_sigma",
     "bump_grad_x",
+    "fit_full_batch",
     "fit_sigma",
     "fit_thread_recipe",
     "generate_data",

@@ -4,7 +4,7 @@ The other answer of the thread proposed a Gaussian ``a * exp(-b * (x - c)**2)``
 instead of the bump. To compare the two fairly, both need the same freedom:
 :class:`ScaledBumpLayer` gives the stable bump a trainable height and centre,
 ``a * phi_sigma(x - c)``, so that it has three parameters like
-:class:`~bumplib.GaussianBumpLayer`. Both are trained by :func:`fit_layer`, the
+:class:`~bumplib.GaussianBumpLayer`. Both are trained by :func:`~bumplib.fit_full_batch`, the
 same full-batch loop for every layer or model, on data of either family
 (:func:`generate_gaussian_data`, :func:`bumplib.generate_data`).
 :func:`width_gradient` computes how each family's output changes with its width
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import keras
@@ -25,17 +24,14 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
-from bumplib.callbacks import find_bump_layer
 from bumplib.models import make_localized_model
 from bumplib.reference import bump
 from bumplib.stable_layer import StableBumpLayer, stable_bump
 from bumplib.validation import check_count, check_range, check_sigma, check_sigma_values
 
 __all__ = [
-    "LayerFit",
     "ScaledBumpLayer",
     "adam_step_sizes",
-    "fit_layer",
     "gaussian",
     "generate_gaussian_data",
     "generate_localized_data",
@@ -237,145 +233,6 @@ def layer_parameters(layer: keras.layers.Layer) -> dict[str, NDArray[np.float64]
             value = keras.ops.convert_to_numpy(getattr(layer, name))
             params[name] = np.asarray(value, dtype=np.float64)
     return params
-
-
-@dataclass(frozen=True)
-class LayerFit:
-    """What :func:`fit_layer` returns.
-
-    Attributes:
-        layer: The trained layer or model (trained in place).
-        losses: Mean squared error before each block of steps and at the end
-            (``len(steps)`` values).
-        steps: Optimizer steps taken at each record.
-        sigmas: Widths of the (first) bump layer at each record, shape
-            ``(records, n_sigma)``; ``(records, 0)`` when there is none.
-
-    """
-
-    layer: keras.layers.Layer = field(repr=False)
-    losses: np.ndarray
-    steps: np.ndarray = field(repr=False)
-    sigmas: np.ndarray = field(repr=False)
-
-    @property
-    def loss(self) -> float:
-        """The final mean squared error."""
-        return float(self.losses[-1])
-
-
-def _bump_layer_of(layer: keras.layers.Layer) -> keras.layers.Layer | None:
-    """Return ``layer`` if it is a bump layer, else the model's first bump layer, or None."""
-    try:
-        return find_bump_layer(layer)
-    except ValueError:
-        return None
-
-
-def fit_layer(
-    layer: keras.layers.Layer,
-    x: ArrayLike,
-    y: ArrayLike,
-    *,
-    steps: int = 500,
-    learning_rate: float = 0.1,
-    beta_1: float = 0.5,
-    beta_2: float = 0.5,
-    block: int = 25,
-    seed: int = 0,
-) -> LayerFit:
-    """Train any layer or model on ``(x, y)`` with full-batch Adam and the mean squared error.
-
-    The same loop as :func:`bumplib.fit_sigma`, for any Keras layer or model:
-    every step uses all the data, Adam has the given ``beta_1`` and ``beta_2``
-    (``0.5`` and ``0.5`` by default, short memories), and the learning rate
-    decays from ``learning_rate`` to ``1e-4`` of it along a cosine over
-    ``steps`` steps. It is compiled as one ``tf.function`` per ``block`` of
-    steps, which is far faster than ``model.fit`` with one batch per epoch.
-
-    Args:
-        layer: A layer or model; trained in place.
-        x: Inputs, a finite float array whose first axis counts samples.
-        y: Targets, finite, with the shape of ``layer(x)``.
-        steps: Optimizer steps; a multiple of ``block``.
-        learning_rate: Starting learning rate.
-        beta_1: Adam's first-moment decay, in ``[0, 1)``.
-        beta_2: Adam's second-moment decay, in ``[0, 1)``.
-        block: Steps between two records.
-        seed: Seeds Keras and TensorFlow before training.
-
-    Returns:
-        A :class:`LayerFit`.
-
-    Raises:
-        ValueError: on non-finite data, mismatched shapes or bad settings.
-
-    """
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y, dtype=np.float32)
-    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] < 1:
-        raise ValueError(
-            f"x and y must have the same number (>= 1) of samples on their first axis, "
-            f"got shapes {x.shape} and {y.shape}."
-        )
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("x and y must be finite; filter out nan and inf first.")
-    for name, value in (("steps", steps), ("block", block)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if steps % block:
-        raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
-    if not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < math.inf):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-    for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-        if not (isinstance(value, (int, float)) and 0 <= value < 1):
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
-
-    keras.utils.set_random_seed(seed)
-    x_all, y_all = tf.constant(x), tf.constant(y)
-    if not layer.built:
-        layer(x_all[:1])
-    if tuple(layer(x_all[:1]).shape[1:]) != y.shape[1:]:
-        raise ValueError(
-            f"the layer maps x of shape {x.shape} to samples of shape "
-            f"{tuple(layer(x_all[:1]).shape[1:])}, but y has samples of shape {y.shape[1:]}."
-        )
-    variables = layer.trainable_variables
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=1e-4)
-    optimizer = keras.optimizers.Adam(schedule, beta_1=beta_1, beta_2=beta_2)
-    optimizer.build(variables)
-    watched = _bump_layer_of(layer)
-
-    def mse() -> tf.Tensor:
-        return tf.reduce_mean(tf.square(tf.cast(layer(x_all), tf.float32) - y_all))
-
-    @tf.function
-    def train_block() -> None:
-        for _ in tf.range(block):
-            with tf.GradientTape() as tape:
-                loss = mse()
-            optimizer.apply(tape.gradient(loss, variables), variables)
-
-    loss_of = tf.function(mse)
-
-    def record() -> None:
-        losses.append(float(loss_of()))
-        recorded.append(len(losses) - 1)
-        sigmas.append(watched.get_sigma().astype(np.float64) if watched is not None else [])
-
-    losses: list[float] = []
-    recorded: list[int] = []
-    sigmas: list[Any] = []
-    record()
-    for _ in range(steps // block):
-        train_block()
-        record()
-    return LayerFit(
-        layer=layer,
-        losses=np.array(losses),
-        steps=np.arange(0, steps + 1, block),
-        sigmas=np.array(sigmas, dtype=np.float64).reshape(len(losses), -1),
-    )
 
 
 def width_gradient(

@@ -22,19 +22,22 @@ import math
 import numbers
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
-from bumplib.callbacks import SigmaHistory
+from bumplib.callbacks import SigmaHistory, find_bump_layer
 from bumplib.stable_layer import StableBumpLayer
 from bumplib.thread_layers import BumpLayer
 from bumplib.validation import check_sigma
 
 __all__ = [
     "FitResult",
+    "LayerFit",
+    "fit_full_batch",
     "fit_sigma",
     "fit_thread_recipe",
     "make_model",
@@ -50,7 +53,8 @@ class FitResult:
     Attributes:
         sigma: The learned width.
         history: Sigma at the start and after each epoch or block of steps.
-        losses: Mean squared error at the same points (``nan`` at the start).
+        losses: Mean squared error at the same points (``nan`` at the start
+            where the training loop does not measure it: the thread's recipe).
         steps: Optimizer steps taken at each point of ``history``.
         epochs: Passes over the data (fractional for ``fit_sigma`` with
             mini-batches).
@@ -159,14 +163,169 @@ def fit_thread_recipe(
     )
 
 
-def make_recovery_optimizer(learning_rate: float, steps: int) -> keras.optimizers.Adam:
+def make_recovery_optimizer(
+    learning_rate: float, steps: int, beta_1: float = 0.5, beta_2: float = 0.5
+) -> keras.optimizers.Adam:
     """Return :func:`~bumplib.fit_sigma`'s optimizer: Adam with short memories and a cosine decay.
 
-    ``beta_1 = beta_2 = 0.5``; the learning rate falls from ``learning_rate``
-    to ``1e-4`` of it along a cosine over ``steps`` steps.
+    ``beta_1 = beta_2 = 0.5`` by default; the learning rate falls from
+    ``learning_rate`` to ``1e-4`` of it along a cosine over ``steps`` steps.
     """
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=1e-4)
-    return keras.optimizers.Adam(schedule, beta_1=0.5, beta_2=0.5)
+    return keras.optimizers.Adam(schedule, beta_1=beta_1, beta_2=beta_2)
+
+
+@dataclass(frozen=True)
+class LayerFit:
+    """What :func:`fit_full_batch` returns.
+
+    Attributes:
+        layer: The trained layer or model (trained in place).
+        losses: Mean squared error on all the data at the start and after
+            each block of steps (``len(steps)`` values).
+        steps: Optimizer steps taken at each record.
+        sigmas: Widths of the (first) bump layer at each record, shape
+            ``(records, n_sigma)``; ``(records, 0)`` when there is none.
+    """
+
+    layer: keras.layers.Layer = field(repr=False)
+    losses: np.ndarray
+    steps: np.ndarray = field(repr=False)
+    sigmas: np.ndarray = field(repr=False)
+
+    @property
+    def loss(self) -> float:
+        """The final mean squared error."""
+        return float(self.losses[-1])
+
+
+def _bump_layer_of(layer: keras.layers.Layer) -> keras.layers.Layer | None:
+    """Return ``layer`` if it is a bump layer, else the model's first bump layer, or None."""
+    try:
+        return find_bump_layer(layer)
+    except ValueError:
+        return None
+
+
+def _check_positive_int(value: int, name: str) -> None:
+    """Raise ValueError unless ``value`` is an integer >= 1 (``bool`` excluded)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def fit_full_batch(
+    layer: keras.layers.Layer,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    steps: int = 500,
+    learning_rate: float = 0.1,
+    beta_1: float = 0.5,
+    beta_2: float = 0.5,
+    block: int = 25,
+    batch_size: int | None = None,
+    seed: int = 0,
+    jit_compile: bool = False,
+) -> LayerFit:
+    """Train any layer or model on ``(x, y)`` with Adam and the mean squared error.
+
+    This is the training loop of :func:`fit_sigma`, for any Keras layer or
+    model: every step uses all the data (or, with ``batch_size``, a
+    mini-batch drawn with replacement), the optimizer is
+    :func:`make_recovery_optimizer` with the given ``beta_1`` and ``beta_2``,
+    and the loop runs as one ``tf.function`` per ``block`` of steps, far
+    faster than ``model.fit`` with one batch per epoch.
+
+    Args:
+        layer: A layer or model; trained in place.
+        x: Inputs, a finite float array whose first axis counts samples.
+        y: Targets, finite, with the shape of ``layer(x)``.
+        steps: Optimizer steps; a multiple of ``block``.
+        learning_rate: Starting learning rate.
+        beta_1: Adam's first-moment decay, in ``[0, 1)``.
+        beta_2: Adam's second-moment decay, in ``[0, 1)``.
+        block: Steps between two records (and two returns to Python).
+        batch_size: ``None`` for full-batch steps, or the mini-batch size.
+        seed: Seeds Keras, TensorFlow and the mini-batch draws.
+        jit_compile: Compile the loop with XLA.
+
+    Returns:
+        A :class:`LayerFit`.
+
+    Raises:
+        ValueError: on non-finite data, mismatched shapes or bad settings.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] < 1:
+        raise ValueError(
+            f"x and y must have the same number (>= 1) of samples on their first axis, "
+            f"got shapes {x.shape} and {y.shape}."
+        )
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite; filter out nan and inf first.")
+    _check_positive_int(steps, "steps")
+    _check_positive_int(block, "block")
+    if steps % block:
+        raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}.")
+    if not (isinstance(learning_rate, numbers.Real) and 0 < learning_rate < math.inf):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
+    for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
+        if not (isinstance(value, numbers.Real) and 0 <= value < 1):
+            raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+
+    keras.utils.set_random_seed(seed)
+    x_all, y_all = tf.constant(x), tf.constant(y)
+    output_shape = tuple(layer(x_all[:1]).shape[1:])  # builds the layer too
+    if output_shape != y.shape[1:]:
+        raise ValueError(
+            f"the layer maps x of shape {x.shape} to samples of shape {output_shape}, "
+            f"but y has samples of shape {y.shape[1:]}."
+        )
+    variables = layer.trainable_variables
+    optimizer = make_recovery_optimizer(learning_rate, steps, beta_1, beta_2)
+    optimizer.build(variables)
+    watched = _bump_layer_of(layer)
+    draws = tf.random.Generator.from_seed(seed)
+
+    def mse(xb: tf.Tensor, yb: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_mean(tf.square(tf.cast(layer(xb), tf.float32) - yb))
+
+    def batch() -> tuple[tf.Tensor, tf.Tensor]:
+        if batch_size is None:
+            return x_all, y_all
+        index = draws.uniform([batch_size], 0, x.shape[0], dtype=tf.int64)
+        return tf.gather(x_all, index), tf.gather(y_all, index)
+
+    @tf.function(jit_compile=jit_compile)
+    def train_block() -> None:
+        for _ in tf.range(block):
+            with tf.GradientTape() as tape:
+                loss = mse(*batch())
+            optimizer.apply(tape.gradient(loss, variables), variables)
+
+    full_loss = tf.function(lambda: mse(x_all, y_all))
+    losses: list[float] = []
+    sigmas: list[Any] = []
+
+    def record() -> None:
+        losses.append(float(full_loss()))
+        sigmas.append(watched.get_sigma().astype(np.float64) if watched is not None else [])
+
+    record()
+    for _ in range(steps // block):
+        train_block()
+        record()
+    return LayerFit(
+        layer=layer,
+        losses=np.array(losses),
+        steps=np.arange(0, steps + 1, block),
+        sigmas=np.array(sigmas, dtype=np.float64).reshape(len(losses), -1),
+    )
 
 
 def fit_sigma(
@@ -211,56 +370,32 @@ def fit_sigma(
             sigma non-finite.
     """
     x, y = _check_xy(x, y)
-    initial_sigma = check_sigma(initial_sigma, "initial_sigma", positive=True)
-    for name, value in (("steps", steps), ("block", block)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if steps % block:
-        raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
-    if not (isinstance(learning_rate, numbers.Real) and 0 < learning_rate < math.inf):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-    n = x.shape[0]
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}.")
-
-    keras.utils.set_random_seed(seed)
-    layer = StableBumpLayer(initial_sigma=initial_sigma, parametrization="log")
-    layer.build((None, 1))
-    optimizer = make_recovery_optimizer(learning_rate, steps)
-    optimizer.build(layer.trainable_variables)
-    x_all, y_all = tf.constant(x), tf.constant(y)
-    draws = tf.random.Generator.from_seed(seed)
-
-    def batch() -> tuple[tf.Tensor, tf.Tensor]:
-        if batch_size is None:
-            return x_all, y_all
-        index = draws.uniform([batch_size], 0, n, dtype=tf.int64)
-        return tf.gather(x_all, index), tf.gather(y_all, index)
-
-    @tf.function(jit_compile=jit_compile)
-    def train_block() -> tf.Tensor:
-        loss = tf.constant(0.0)
-        for _ in tf.range(block):
-            xb, yb = batch()
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(layer(xb) - yb))
-            gradients = tape.gradient(loss, layer.trainable_variables)
-            optimizer.apply(gradients, layer.trainable_variables)
-        return loss
-
-    history, losses = [float(layer.get_sigma()[0])], [math.nan]
+    layer = StableBumpLayer(
+        initial_sigma=check_sigma(initial_sigma, "initial_sigma", positive=True),
+        parametrization="log",
+    )
     start = time.perf_counter()
-    for _ in range(steps // block):
-        losses.append(float(train_block()))
-        history.append(float(layer.get_sigma()[0]))
+    fit = fit_full_batch(
+        layer,
+        x,
+        y,
+        steps=steps,
+        learning_rate=learning_rate,
+        block=block,
+        batch_size=batch_size,
+        seed=seed,
+        jit_compile=jit_compile,
+    )
     seconds = time.perf_counter() - start
+    history = fit.sigmas[:, 0]
     if not math.isfinite(history[-1]):
         raise ValueError(f"training left sigma = {history[-1]}; please report this with the data.")
+    n = x.shape[0]
     return FitResult(
-        sigma=history[-1],
-        history=np.array(history),
-        losses=np.array(losses),
-        steps=np.arange(0, steps + 1, block),
+        sigma=float(history[-1]),
+        history=history,
+        losses=fit.losses,
+        steps=fit.steps,
         epochs=steps * (n if batch_size is None else batch_size) / n,
         seconds=seconds,
     )

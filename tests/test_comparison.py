@@ -1,4 +1,4 @@
-"""Tests of bumplib.comparison: the Gaussian data, ScaledBumpLayer, fit_layer and the helpers."""
+"""Tests of bumplib.comparison (Gaussian data, ScaledBumpLayer, helpers) and fit_full_batch."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import pytest
 
 import bumplib
 from bumplib.comparison import (
-    LayerFit,
     ScaledBumpLayer,
     adam_step_sizes,
-    fit_layer,
     gaussian,
     generate_gaussian_data,
     generate_localized_data,
@@ -25,6 +23,7 @@ from bumplib.comparison import (
     width_gradient,
 )
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
+from bumplib.training import LayerFit, fit_full_batch
 
 
 @pytest.fixture(autouse=True)
@@ -144,12 +143,12 @@ def test_layer_parameters_of_the_gaussian_and_a_non_bump():
         layer_parameters(keras.layers.Dense(1))
 
 
-# --- fit_layer -------------------------------------------------------------------------------
+# --- fit_full_batch -------------------------------------------------------------------------------
 
 
-def test_fit_layer_recovers_each_family_on_its_own_data():
+def test_fit_full_batch_recovers_each_family_on_its_own_data():
     x, y = generate_gaussian_data(0.8, 1.0, 0.3, min_x=-2.0, max_x=2.0, n=2000, seed=0)
-    fit = fit_layer(
+    fit = fit_full_batch(
         bumplib.GaussianBumpLayer(0.5, initial_height=0.5, initial_center=-0.2), x, y, steps=300
     )
     assert isinstance(fit, LayerFit)
@@ -162,27 +161,27 @@ def test_fit_layer_recovers_each_family_on_its_own_data():
     assert fit.sigmas.shape == (13, 1)
 
     xb, yb, _ = bumplib.generate_data(1.0, min_x=-2.0, max_x=2.0, n=2000, seed=0)
-    fit = fit_layer(ScaledBumpLayer(0.5, 0.5, -0.2), xb, yb, steps=300)
+    fit = fit_full_batch(ScaledBumpLayer(0.5, 0.5, -0.2), xb, yb, steps=300)
     params = layer_parameters(fit.layer)
     np.testing.assert_allclose(params["sigma"], [1.0], rtol=1e-3)
     np.testing.assert_allclose(params["height"], [1.0], rtol=1e-3)
 
 
-def test_fit_layer_learns_several_sigmas_in_one_fit():
+def test_fit_full_batch_learns_several_sigmas_in_one_fit():
     x, y = generate_per_feature_data([0.2, 2.0], n=2000, seed=0)
     layer = bumplib.StableBumpLayer(1.0, per_feature=True, parametrization="log")
-    fit = fit_layer(layer, x, y, steps=300)
+    fit = fit_full_batch(layer, x, y, steps=300)
     np.testing.assert_allclose(layer.get_sigma(), [0.2, 2.0], rtol=1e-3)
     assert fit.sigmas.shape == (13, 2)
 
 
-def test_fit_layer_trains_a_model_and_records_its_bump_layer():
+def test_fit_full_batch_trains_a_model_and_records_its_bump_layer():
     x, y = generate_localized_data([0.0], [0.5], [1.0], n=500, seed=0)
     model = bumplib.make_localized_model(1, 4, bumplib.StableBumpLayer(per_feature=True))
-    fit = fit_layer(model, x, y, steps=50, learning_rate=0.01, beta_1=0.9, beta_2=0.999)
+    fit = fit_full_batch(model, x, y, steps=50, learning_rate=0.01, beta_1=0.9, beta_2=0.999)
     assert fit.sigmas.shape == (3, 4)
     assert fit.losses[-1] < fit.losses[0]
-    dense = fit_layer(make_dense_model(1, 4), x, y, steps=25)
+    dense = fit_full_batch(make_dense_model(1, 4), x, y, steps=25)
     assert dense.sigmas.shape == (2, 0)
 
 
@@ -195,20 +194,20 @@ def test_fit_layer_trains_a_model_and_records_its_bump_layer():
         ({"beta_2": 1.0}, "beta_2"),
     ],
 )
-def test_fit_layer_rejects_bad_settings(kwargs, match):
+def test_fit_full_batch_rejects_bad_settings(kwargs, match):
     x = np.zeros((4, 1), np.float32)
     with pytest.raises(ValueError, match=match):
-        fit_layer(bumplib.StableBumpLayer(), x, x, **kwargs)
+        fit_full_batch(bumplib.StableBumpLayer(), x, x, **kwargs)
 
 
-def test_fit_layer_rejects_bad_data():
+def test_fit_full_batch_rejects_bad_data():
     x = np.zeros((4, 1), np.float32)
     with pytest.raises(ValueError, match="finite"):
-        fit_layer(bumplib.StableBumpLayer(), x, np.full((4, 1), np.nan))
+        fit_full_batch(bumplib.StableBumpLayer(), x, np.full((4, 1), np.nan))
     with pytest.raises(ValueError, match="same number"):
-        fit_layer(bumplib.StableBumpLayer(), x, x[:3])
+        fit_full_batch(bumplib.StableBumpLayer(), x, x[:3])
     with pytest.raises(ValueError, match="samples of shape"):
-        fit_layer(bumplib.StableBumpLayer(), x, np.zeros((4, 2), np.float32))
+        fit_full_batch(bumplib.StableBumpLayer(), x, np.zeros((4, 2), np.float32))
 
 
 # --- gradients and networks -----------------------------------------------------------------

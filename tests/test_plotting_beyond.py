@@ -13,7 +13,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 import bumplib
-from bumplib.comparison import LayerFit, ScaledBumpLayer, generate_gaussian_data
+from bumplib.comparison import ScaledBumpLayer, generate_gaussian_data
 from bumplib.plotting.beyond import (
     FAMILY_COLORS,
     plot_family_fits,
@@ -23,7 +23,7 @@ from bumplib.plotting.beyond import (
     plot_width_gradients,
 )
 from bumplib.reference import bump_grad_sigma
-from bumplib.training import FitResult
+from bumplib.training import FitResult, LayerFit
 
 
 @pytest.fixture(autouse=True)

@@ -131,11 +131,11 @@ def test_values_and_gradients_keeps_the_shape_and_checks_the_layer():
 
 
 def test_mixed_float16_training_learns_sigma_to_float16_precision():
-    from bumplib.comparison import fit_layer
+    from bumplib.training import fit_full_batch
 
     x, y, _ = bumplib.generate_data(0.5, n=2000, seed=0)
     layer = bumplib.StableBumpLayer(parametrization="log", dtype="mixed_float16")
-    fit_layer(layer, x, y, steps=200)
+    fit_full_batch(layer, x, y, steps=200)
     assert layer.get_sigma()[0] == pytest.approx(0.5, rel=1e-2)
 
 

@@ -48,9 +48,9 @@ def test_fit_sigma_history_and_bookkeeping(recovery):
     assert len(result.history) == len(result.losses) == len(result.steps) == 500 // 25 + 1
     np.testing.assert_array_equal(result.steps, np.arange(0, 501, 25))
     assert np.isfinite(result.history).all()
-    assert math.isnan(result.losses[0])
-    assert np.isfinite(result.losses[1:]).all()
-    assert result.losses[-1] < 1e-8  # the data are exact
+    # The loss on all the data is measured at the start too, then falls to rounding level.
+    assert np.isfinite(result.losses).all()
+    assert result.losses[0] > 1e-4 > 1e-8 > result.losses[-1]  # the data are exact
     assert result.epochs == 500  # one full batch per step
     assert 0 < result.seconds < 60
 

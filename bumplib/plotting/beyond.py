@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
-from bumplib.comparison import LayerFit, width_gradient
+from bumplib.comparison import width_gradient
 from bumplib.plotting.figures import (
     _FONTSIZE,
     _SERIES_COLORS,
@@ -40,7 +40,7 @@ from bumplib.plotting.figures import (
     _style_axes,
 )
 from bumplib.stable_layer import stable_bump
-from bumplib.training import FitResult
+from bumplib.training import FitResult, LayerFit
 from bumplib.validation import check_count, check_range, check_sigma_list
 
 __all__ = [
@@ -197,7 +197,7 @@ def plot_family_fits(
     Args:
         data: ``(x, y)`` by data family name (``"bump"``, ``"gaussian"``).
         fits: For each data family, the fits by model family name
-            (``"bump"``, ``"gaussian"``); each a :class:`~bumplib.comparison.LayerFit`.
+            (``"bump"``, ``"gaussian"``); each a :class:`~bumplib.LayerFit`.
         x_range: ``(min, max)`` of the grid.
         num: Grid points.
         max_points: Data points drawn per panel (the first ones).
@@ -329,7 +329,7 @@ def plot_per_feature_sigmas(fit: LayerFit, true_sigmas: Sequence[float]) -> Figu
     """Plot each width of a per-feature fit against optimizer steps, with the true widths.
 
     Args:
-        fit: A :class:`~bumplib.comparison.LayerFit` of a per-feature bump
+        fit: A :class:`~bumplib.LayerFit` of a per-feature bump
             layer (``fit.sigmas`` of shape ``(records, features)``).
         true_sigmas: The width of each feature, dashed.
 
