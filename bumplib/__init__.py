@@ -34,6 +34,7 @@ from bumplib.training import (
     make_model,
     make_recovery_optimizer,
     thread_epochs,
+    thread_recipe_model,
 )
 
 __version__ = "1.0.0"
@@ -61,6 +62,7 @@ __all__ = [
     "make_recovery_optimizer",
     "stable_bump",
     "thread_epochs",
+    "thread_recipe_model",
     "unstable_interval",
     "unstable_mask",
 ]

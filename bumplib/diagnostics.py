@@ -33,9 +33,8 @@ from numpy.typing import ArrayLike, NDArray
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
 from bumplib.reference import bump, bump_grad_sigma
-from bumplib.thread_layers import BumpLayer
-from bumplib.training import make_model
-from bumplib.validation import check_range, check_sigma
+from bumplib.training import make_model, thread_recipe_model
+from bumplib.validation import check_count, check_range, check_sigma
 
 __all__ = [
     "BadValueCounts",
@@ -149,10 +148,8 @@ def unfiltered_data(
 
     """
     sigma = check_sigma(sigma)
-    if not (math.isfinite(min_x) and math.isfinite(max_x)) or min_x >= max_x:
-        raise ValueError(f"need finite min_x < max_x, got min_x={min_x}, max_x={max_x}.")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < (2 if grid else 1):
-        raise ValueError(f"n must be an integer >= {2 if grid else 1}, got {n!r}.")
+    min_x, max_x = check_range((min_x, max_x), "(min_x, max_x)")
+    n = check_count(n, "n", 2 if grid else 1)
     if grid:
         x = np.linspace(min_x, max_x, n)
     else:
@@ -521,10 +518,7 @@ def measure_epochs_to_converge(
         raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}.")
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
-    keras.utils.set_random_seed(seed)
-    layer = BumpLayer(initial_sigma=float(np.random.default_rng(seed).uniform(0.0, 0.1)))
-    model = keras.Sequential([keras.Input(shape=(1,)), layer])
-    model.compile(optimizer="adam", loss="mse", steps_per_execution=steps_per_execution)
+    layer, model = thread_recipe_model(seed, steps_per_execution)
     stop = _StopWhenClose(layer, true_sigma, rtol)
     model.fit(x, y, batch_size=batch_size, epochs=max_epochs, verbose=0, callbacks=[stop])
     history = np.array(stop.history)

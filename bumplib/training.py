@@ -43,6 +43,7 @@ __all__ = [
     "make_model",
     "make_recovery_optimizer",
     "thread_epochs",
+    "thread_recipe_model",
 ]
 
 
@@ -126,6 +127,20 @@ def _check_xy(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return arrays[0], arrays[1]
 
 
+def thread_recipe_model(
+    seed: int = 0, steps_per_execution: int = 1
+) -> tuple[BumpLayer, keras.Sequential]:
+    """Return the thread's starting point: a ``BumpLayer`` and its compiled model.
+
+    The initial sigma is drawn uniformly from ``[0, 0.1]`` with ``seed``, and
+    Keras is seeded with it too; the model is :func:`make_model`'s (Adam with
+    default settings, MSE).
+    """
+    keras.utils.set_random_seed(seed)
+    layer = BumpLayer(initial_sigma=float(np.random.default_rng(seed).uniform(0.0, 0.1)))
+    return layer, make_model(layer, steps_per_execution=steps_per_execution)
+
+
 def fit_thread_recipe(
     x: ArrayLike,
     y: ArrayLike,
@@ -144,10 +159,7 @@ def fit_thread_recipe(
     overhead; the default, 1, is what the thread did.
     """
     x, y = _check_xy(x, y)
-    keras.utils.set_random_seed(seed)
-    initial = float(np.random.default_rng(seed).uniform(0.0, 0.1))
-    layer = BumpLayer(initial_sigma=initial)
-    model = make_model(layer, steps_per_execution=steps_per_execution)
+    layer, model = thread_recipe_model(seed, steps_per_execution)
     record = SigmaHistory(layer)
     epochs = thread_epochs(check_sigma(true_sigma, "true_sigma"))
     start = time.perf_counter()

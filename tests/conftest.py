@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    # Figures left open by a test would pile up (and make matplotlib warn).
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -86,7 +86,10 @@ def test_unfiltered_data_is_seeded():
     ("kwargs", "message"),
     [
         ({"sigma": -1.0}, "sigma must be >= 0"),
-        ({"sigma": 1.0, "min_x": 1.0, "max_x": 0.0}, "min_x < max_x"),
+        (
+            {"sigma": 1.0, "min_x": 1.0, "max_x": 0.0},
+            r"\(min_x, max_x\) must be two finite numbers with min < max",
+        ),
         ({"sigma": 1.0, "n": 0}, "n must be"),
     ],
 )

@@ -21,6 +21,7 @@ from IPython.display import HTML
 from matplotlib.animation import AbstractMovieWriter, FuncAnimation
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from plot_checks import assert_labelled
 
 from bumplib.callbacks import SigmaHistory
 from bumplib.plotting import (
@@ -39,22 +40,7 @@ from bumplib.training import FitResult
 MAX_HTML_BYTES = 1_500_000
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def assert_labelled(ax):
-    assert ax.get_xlabel().strip()
-    assert ax.get_ylabel().strip()
-    assert ax.get_title().strip()
-    legend = ax.get_legend()
-    assert legend is not None
-    assert all(text.get_text().strip() for text in legend.get_texts())
 
 
 def lines_styled(ax, color, linestyle):

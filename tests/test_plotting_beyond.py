@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from plot_checks import assert_labelled
 
 import bumplib
 from bumplib.comparison import ScaledBumpLayer, generate_gaussian_data
@@ -24,21 +25,6 @@ from bumplib.plotting.beyond import (
 )
 from bumplib.reference import bump_grad_sigma
 from bumplib.training import FitResult, LayerFit
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def assert_labelled(ax):
-    assert ax.get_xlabel().strip()
-    assert ax.get_ylabel().strip()
-    assert ax.get_title().strip()
-    legend = ax.get_legend()
-    assert legend is not None
-    assert all(text.get_text().strip() for text in legend.get_texts())
 
 
 def drawn(fig: Figure) -> Figure:
