@@ -17,12 +17,12 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the
     )
 
 from bumplib.callbacks import SigmaHistory
-from bumplib.comparison import ScaledBumpLayer
 from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
 from bumplib.gaussian_layer import GaussianBumpLayer
 from bumplib.models import make_localized_model
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
+from bumplib.scaled_layer import ScaledBumpLayer
 from bumplib.stable_layer import StableBumpLayer, stable_bump
 from bumplib.thread_layers import BumpLayer, CondBumpLayer, WhereBumpLayer
 from bumplib.training import (

@@ -1,4 +1,4 @@
-"""Tests of bumplib.comparison (Gaussian data, ScaledBumpLayer, helpers) and fit_full_batch."""
+"""Tests of bumplib.book.comparison (Gaussian data, ScaledBumpLayer, helpers) and fit_full_batch."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import bumplib
-from bumplib.comparison import (
-    ScaledBumpLayer,
+from bumplib import ScaledBumpLayer
+from bumplib.book.comparison import (
     adam_step_sizes,
     gaussian,
     generate_gaussian_data,

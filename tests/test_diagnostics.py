@@ -1,4 +1,4 @@
-"""Tests of bumplib.diagnostics, the measurements behind the worked exercises."""
+"""Tests of bumplib.book.diagnostics, the measurements behind the worked exercises."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import tensorflow as tf
 
 import bumplib
 from bumplib import BumpLayer, StableBumpLayer, make_localized_model
-from bumplib.diagnostics import (
+from bumplib.book.diagnostics import (
     BadValueCounts,
     ConvergenceRun,
     asymptotic_mean_abs_grad_sigma,

@@ -1,4 +1,4 @@
-"""Tests of bumplib.plotting.beyond: chapter 5's figures are drawn, labelled and warning-free."""
+"""Tests of bumplib.book.plotting.beyond: chapter 5's figures are drawn, labelled, warning-free."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from matplotlib.figure import Figure
 from plot_checks import assert_labelled
 
 import bumplib
-from bumplib.comparison import ScaledBumpLayer, generate_gaussian_data
-from bumplib.plotting.beyond import (
+from bumplib import ScaledBumpLayer
+from bumplib.book.comparison import generate_gaussian_data
+from bumplib.book.plotting.beyond import (
     FAMILY_COLORS,
     plot_family_fits,
     plot_localized_fits,

@@ -1,4 +1,4 @@
-"""Tests of bumplib.plotting.exercises, the figures of the worked exercises."""
+"""Tests of bumplib.book.plotting.exercises, the figures of the worked exercises."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 
 import bumplib
 from bumplib import BumpLayer, SigmaHistory, StableBumpLayer
-from bumplib.diagnostics import ConvergenceRun, fit_layer, layer_gradients, unfiltered_data
-from bumplib.plotting.exercises import (
+from bumplib.book.diagnostics import ConvergenceRun, fit_layer, layer_gradients, unfiltered_data
+from bumplib.book.plotting.exercises import (
     plot_activation_histograms,
     plot_convergence,
     plot_exploding_band,

@@ -1,4 +1,4 @@
-"""Tests of bumplib.production: round trips, XLA timing, mixed precision, MirroredStrategy."""
+"""Tests of bumplib.book.production: round trips, XLA timing, mixed precision, MirroredStrategy."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 import bumplib
-from bumplib.production import (
+from bumplib.book.production import (
     LayerProbe,
     RoundTrip,
     configure_logical_cpus,
@@ -171,7 +171,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     import json, os
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import tensorflow as tf
-    from bumplib.production import configure_logical_cpus, fit_with_strategy
+    from bumplib.book.production import configure_logical_cpus, fit_with_strategy
     devices = configure_logical_cpus(2)
     import bumplib
     bumplib.make_deterministic(0)

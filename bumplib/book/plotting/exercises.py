@@ -13,10 +13,10 @@
 * :func:`plot_kept_samples`: where :func:`~bumplib.generate_data` puts its
   samples when the range meets the exploding band.
 
-Like :mod:`bumplib.plotting.figures`, every function returns a
+Like :mod:`bumplib.book.plotting.figures`, every function returns a
 :class:`~matplotlib.figure.Figure` detached from pyplot (a notebook shows it
 once, as the value of a cell), with labelled axes, a legend and a title, in
-the book's colours (:data:`~bumplib.plotting.figures.COLORS`).
+the book's colours (:data:`~bumplib.book.plotting.figures.COLORS`).
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
-from bumplib.callbacks import SigmaHistory
-from bumplib.diagnostics import ConvergenceRun, LayerGradients, first_nonfinite
-from bumplib.plotting.figures import (
+from bumplib.book.diagnostics import ConvergenceRun, LayerGradients, first_nonfinite
+from bumplib.book.plotting.figures import (
     _FONTSIZE,
     _SERIES_COLORS,
     COLORS,
@@ -41,6 +40,7 @@ from bumplib.plotting.figures import (
     _style_axes,
     _vertical_pair,
 )
+from bumplib.callbacks import SigmaHistory
 from bumplib.reference import bump, bump_grad_sigma
 from bumplib.validation import check_range, check_sigma, check_sigma_list
 
@@ -166,7 +166,7 @@ def plot_failure_traces(
     """Plot sigma (left) and the loss (right, log) after each optimizer step, marking failures.
 
     Each history must record every batch (``SigmaHistory(every_n_batches=1)``,
-    as :func:`bumplib.diagnostics.fit_layer` makes). Where sigma becomes
+    as :func:`bumplib.book.diagnostics.fit_layer` makes). Where sigma becomes
     ``nan`` the curve ends with a cross, and the legend says after which
     step. Losses that are ``inf`` or ``nan`` cannot be drawn on a log axis:
     they are shown as ticks along the top edge (``inf``) or just below it
@@ -261,7 +261,7 @@ def plot_layer_check(
 
     Args:
         results: Evaluations by label (from
-            :func:`bumplib.diagnostics.layer_gradients`), all at ``sigma``.
+            :func:`bumplib.book.diagnostics.layer_gradients`), all at ``sigma``.
         sigma: The width they were computed at (for the band and the title).
         ylim: y-limits of the three axes.
 
@@ -398,9 +398,9 @@ def plot_gradient_decay(
     Args:
         sigmas: Widths, all ``> 0``.
         mean_grads: The mean gradient at each width (from
-            :func:`bumplib.diagnostics.mean_abs_grad_sigma`).
+            :func:`bumplib.book.diagnostics.mean_abs_grad_sigma`).
         asymptote: The large-sigma limit at each width (from
-            :func:`bumplib.diagnostics.asymptotic_mean_abs_grad_sigma`),
+            :func:`bumplib.book.diagnostics.asymptotic_mean_abs_grad_sigma`),
             drawn dashed and labelled with its slope, -2.
 
     Returns:
@@ -449,7 +449,7 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
     that full-speed line for comparison.
 
     Args:
-        runs: Results of :func:`bumplib.diagnostics.measure_epochs_to_converge`.
+        runs: Results of :func:`bumplib.book.diagnostics.measure_epochs_to_converge`.
         learning_rate: Adam's learning rate in those runs.
 
     Returns:

@@ -10,7 +10,7 @@
 * :func:`plot_localized_fits`: networks with bump and with plain activations
   against a target made of narrow bumps, and their losses.
 
-The conventions are those of :mod:`bumplib.plotting.figures`: every function
+The conventions are those of :mod:`bumplib.book.plotting.figures`: every function
 returns a :class:`~matplotlib.figure.Figure` already detached from pyplot
 (a notebook shows it once, as the value of a cell), never calls
 ``plt.show()``, labels its axes and has a legend and a title; the bump is
@@ -29,8 +29,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
-from bumplib.comparison import width_gradient
-from bumplib.plotting.figures import (
+from bumplib.book.comparison import width_gradient
+from bumplib.book.plotting.figures import (
     _FONTSIZE,
     _SERIES_COLORS,
     COLORS,
@@ -255,7 +255,7 @@ def plot_width_gradients(
     Top row: ``phi_sigma(x)`` (the stable bump, red) and ``exp(-1) *
     exp(-x**2 / sigma**2)`` (a Gaussian of width ``sigma`` and the bump's
     height, blue). Bottom row: their derivatives with respect to ``sigma``
-    (:func:`bumplib.comparison.width_gradient`). One column per width. Dotted
+    (:func:`bumplib.book.comparison.width_gradient`). One column per width. Dotted
     lines mark ``x = +-sigma`` (grey) and, for ``sigma > 1``, ``x =
     +-sqrt(sigma)`` (purple), where the stable bump's support ends. The
     bump's jumps at ``|x| = sigma`` (for ``sigma < 1``) are drawn as breaks.

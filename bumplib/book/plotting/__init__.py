@@ -1,13 +1,13 @@
 """The figures of the book, drawn from the NumPy reference values of :mod:`bumplib.reference`.
 
-* :mod:`bumplib.plotting.figures`: static figures: the bump family, one bump
+* :mod:`bumplib.book.plotting.figures`: static figures: the bump family, one bump
   with its derivative with respect to sigma, training curves, sigma
   trajectories and the recovery plot.
-* :mod:`bumplib.plotting.animation`: the accepted answer's animated diagram,
+* :mod:`bumplib.book.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
-* :mod:`bumplib.plotting.exercises`: the figures of the worked solutions
+* :mod:`bumplib.book.plotting.exercises`: the figures of the worked solutions
   (chapter 4).
-* :mod:`bumplib.plotting.beyond`: the figures of chapter 5.
+* :mod:`bumplib.book.plotting.beyond`: the figures of chapter 5.
 
 Every function returns a :class:`~matplotlib.figure.Figure` (the animation
 functions return the objects they name), never calls ``plt.show()``, and
@@ -19,8 +19,8 @@ blue, ``x = +-sqrt(sigma)`` purple.
 
 from __future__ import annotations
 
-from bumplib.plotting.animation import animation_html, bump_animation
-from bumplib.plotting.beyond import (
+from bumplib.book.plotting.animation import animation_html, bump_animation
+from bumplib.book.plotting.beyond import (
     FAMILY_COLORS,
     plot_family_fits,
     plot_localized_fits,
@@ -28,7 +28,7 @@ from bumplib.plotting.beyond import (
     plot_recovery_trajectories,
     plot_width_gradients,
 )
-from bumplib.plotting.exercises import (
+from bumplib.book.plotting.exercises import (
     plot_activation_histograms,
     plot_convergence,
     plot_exploding_band,
@@ -37,7 +37,7 @@ from bumplib.plotting.exercises import (
     plot_kept_samples,
     plot_layer_check,
 )
-from bumplib.plotting.figures import (
+from bumplib.book.plotting.figures import (
     COLORS,
     plot_bump_and_gradient,
     plot_bump_family,

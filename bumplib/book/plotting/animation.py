@@ -17,7 +17,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.animation import Animation, FuncAnimation
 
-from bumplib.plotting.figures import (
+from bumplib.book.plotting.figures import (
     _LABELS,
     COLORS,
     _break_at_support_edges,
