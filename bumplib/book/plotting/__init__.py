@@ -1,5 +1,7 @@
 """The figures of the book, drawn from the NumPy reference values of :mod:`bumplib.reference`.
 
+* :mod:`bumplib.book.plotting.style`: the shared colours, labels, sizes and
+  drawing helpers of every figure.
 * :mod:`bumplib.book.plotting.figures`: static figures: the bump family, one bump
   with its derivative with respect to sigma, training curves, sigma
   trajectories and the recovery plot.
@@ -38,13 +40,13 @@ from bumplib.book.plotting.exercises import (
     plot_layer_check,
 )
 from bumplib.book.plotting.figures import (
-    COLORS,
     plot_bump_and_gradient,
     plot_bump_family,
     plot_recovery_table_figure,
     plot_sigma_trajectories,
     plot_training,
 )
+from bumplib.book.plotting.style import COLORS
 
 __all__ = [
     "COLORS",

@@ -17,15 +17,15 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.animation import Animation, FuncAnimation
 
-from bumplib.book.plotting.figures import (
-    _LABELS,
+from bumplib.book.plotting.style import (
     COLORS,
-    _break_at_support_edges,
-    _check_positive,
-    _clip_above,
-    _new_axes,
-    _style_axes,
-    _vertical_pair,
+    LABELS,
+    break_at_support_edges,
+    check_positive,
+    clip_above,
+    new_axes,
+    style_axes,
+    vertical_pair,
 )
 from bumplib.reference import bump, bump_grad_sigma
 from bumplib.validation import check_count, check_range, check_sigma_list
@@ -95,15 +95,15 @@ def bump_animation(
     frames = check_sigma_list(np.linspace(0.0, 5.0, 41) if sigmas is None else sigmas, "sigmas")
     x_range = check_range(x_range, "x_range")
     num = check_count(num, "num", 2)
-    interval = _check_positive(interval, "interval")
-    dpi = _check_positive(dpi, "dpi")
+    interval = check_positive(interval, "interval")
+    dpi = check_positive(dpi, "dpi")
 
     # Fixed margins, no layout engine: the frames differ only inside the axes and in the
     # title's digits, and a layout engine would lay out (and half draw) every frame again.
-    fig, ax = _new_axes(dpi=dpi, layout="none")
+    fig, ax = new_axes(dpi=dpi, layout="none")
     fig.subplots_adjust(**_MARGINS)
     x = np.linspace(*x_range, num)
-    (bump_line,) = ax.plot([], [], color=COLORS["bump"], lw=2, label=_LABELS["bump"])
+    (bump_line,) = ax.plot([], [], color=COLORS["bump"], lw=2, label=LABELS["bump"])
     # Not antialiased: crisp dots look the same at 72 dpi and make the PNG frames that
     # animation_html embeds about a fifth smaller.
     (grad_line,) = ax.plot(
@@ -113,14 +113,14 @@ def bump_animation(
         lw=2.2,
         ls=":",
         antialiased=False,
-        label=_LABELS["grad_sigma"],
+        label=LABELS["grad_sigma"],
     )
-    edges = _vertical_pair(
-        ax, frames[0], color=COLORS["sigma"], linestyle="--", label=_LABELS["sigma"]
+    edges = vertical_pair(
+        ax, frames[0], color=COLORS["sigma"], linestyle="--", label=LABELS["sigma"]
     )
     ax.set_xlim(*x_range)
     ax.set_ylim(*_YLIM)
-    _style_axes(
+    style_axes(
         ax,
         xlabel="input x",
         ylabel="value",
@@ -131,11 +131,11 @@ def bump_animation(
 
     def draw(sigma: float) -> tuple[Artist, ...]:
         """Draw the frame for ``sigma``."""
-        x_drawn, phi, grad = _break_at_support_edges(
+        x_drawn, phi, grad = break_at_support_edges(
             x,
             sigma,
-            _clip_above(bump(x, sigma), _YLIM),
-            _clip_above(bump_grad_sigma(x, sigma), _YLIM),
+            clip_above(bump(x, sigma), _YLIM),
+            clip_above(bump_grad_sigma(x, sigma), _YLIM),
         )
         bump_line.set_data(x_drawn, phi)
         grad_line.set_data(x_drawn, grad)

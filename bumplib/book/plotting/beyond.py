@@ -30,14 +30,14 @@ from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
 from bumplib.book.comparison import width_gradient
-from bumplib.book.plotting.figures import (
-    _FONTSIZE,
-    _SERIES_COLORS,
+from bumplib.book.plotting.style import (
     COLORS,
-    _break_at_support_edges,
-    _check_positive,
-    _detached_figure,
-    _style_axes,
+    FONTSIZE,
+    SERIES_COLORS,
+    break_at_support_edges,
+    check_positive,
+    detached_figure,
+    style_axes,
 )
 from bumplib.stable_layer import stable_bump
 from bumplib.training import FitResult, LayerFit
@@ -68,7 +68,7 @@ def _check_fits(fits: Mapping[float, FitResult], name: str) -> dict[float, FitRe
             raise TypeError(
                 f"{name}[{sigma!r}] must be a bumplib FitResult, got {type(result).__name__}."
             )
-        checked[_check_positive(sigma, f"a key of {name}")] = result
+        checked[check_positive(sigma, f"a key of {name}")] = result
     return checked
 
 
@@ -107,12 +107,12 @@ def plot_recovery_trajectories(
     fast = _check_fits(fast, "fast")
     if not recipe and not fast:
         raise ValueError("give at least one fit in recipe or fast.")
-    recipe_learning_rate = _check_positive(recipe_learning_rate, "recipe_learning_rate")
+    recipe_learning_rate = check_positive(recipe_learning_rate, "recipe_learning_rate")
     widths = sorted(set(recipe) | set(fast))
     shades = mpl.colormaps["viridis"](np.linspace(0.0, 0.92, len(widths)))
     color_of = {s: mpl.colors.to_hex(c) for s, c in zip(widths, shades, strict=True)}
 
-    fig = _detached_figure(figsize=(9.0, 5.0))
+    fig = detached_figure(figsize=(9.0, 5.0))
     ax = fig.add_subplot()
     for sigma, result in recipe.items():
         ax.plot(result.steps, result.history, color=color_of[sigma], ls="none", marker="o", ms=5)
@@ -158,18 +158,18 @@ def plot_recovery_trajectories(
     ax.set_xlim(0, 2.0 * largest)
     all_sigmas = np.concatenate([r.history for r in (*recipe.values(), *fast.values())])
     ax.set_ylim(min(all_sigmas.min(), min(widths)) / 1.5, max(all_sigmas.max(), max(widths)) * 1.5)
-    ax.set_xlabel("optimizer steps (log scale; linear below 10)", fontsize=_FONTSIZE["label"])
-    ax.set_ylabel(r"width $\sigma$ (log scale)", fontsize=_FONTSIZE["label"])
+    ax.set_xlabel("optimizer steps (log scale; linear below 10)", fontsize=FONTSIZE["label"])
+    ax.set_ylabel(r"width $\sigma$ (log scale)", fontsize=FONTSIZE["label"])
     ax.set_title(
-        r"Recovering $\sigma$: the thread's recipe against fit_sigma", fontsize=_FONTSIZE["title"]
+        r"Recovering $\sigma$: the thread's recipe against fit_sigma", fontsize=FONTSIZE["title"]
     )
-    ax.tick_params(labelsize=_FONTSIZE["tick"])
+    ax.tick_params(labelsize=FONTSIZE["tick"])
     ax.grid(alpha=0.3)
     ax.legend(
         handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
-        fontsize=_FONTSIZE["legend"] - 1,
+        fontsize=FONTSIZE["legend"] - 1,
         framealpha=0.9,
     )
     return fig
@@ -215,7 +215,7 @@ def plot_family_fits(
     num = check_count(num, "num", 2)
     max_points = check_count(max_points, "max_points", 1)
     grid = np.linspace(*x_range, num).reshape(-1, 1)
-    fig = _detached_figure(figsize=(4.6 * len(data), 4.0))
+    fig = detached_figure(figsize=(4.6 * len(data), 4.0))
     axes = np.atleast_1d(fig.subplots(1, len(data), sharey=True))
     for ax, (data_name, (x, y)) in zip(axes, data.items(), strict=True):
         if data_name not in fits or not fits[data_name]:
@@ -225,7 +225,7 @@ def plot_family_fits(
         shown_name = _FAMILY_NAMES.get(data_name, data_name)
         ax.plot(x, y, ".", color="0.6", ms=3, label=f"{shown_name} data (first {len(x)})")
         for i, (model_name, fit) in enumerate(fits[data_name].items()):
-            color = FAMILY_COLORS.get(model_name, _SERIES_COLORS[i % len(_SERIES_COLORS)])
+            color = FAMILY_COLORS.get(model_name, SERIES_COLORS[i % len(SERIES_COLORS)])
             ax.plot(
                 grid.ravel(),
                 _predict(fit.layer, grid).ravel(),
@@ -235,7 +235,7 @@ def plot_family_fits(
                 label=f"{_FAMILY_NAMES.get(model_name, model_name)} fit (MSE {fit.loss:.2g})",
             )
         ax.set_xlim(*x_range)
-        _style_axes(
+        style_axes(
             ax,
             xlabel="input x",
             ylabel="y",
@@ -279,7 +279,7 @@ def plot_width_gradients(
     num = check_count(num, "num", 2)
     x = np.linspace(*x_range, num)
     height = float(np.exp(-1.0))
-    fig = _detached_figure(figsize=(4.6 * len(sigmas), 6.4))
+    fig = detached_figure(figsize=(4.6 * len(sigmas), 6.4))
     axes = fig.subplots(2, len(sigmas), sharex=True, squeeze=False)
     for col, sigma in enumerate(sigmas):
         phi = stable_bump(tf.constant(x), tf.constant(sigma, tf.float64)).numpy()
@@ -292,7 +292,7 @@ def plot_width_gradients(
             (bottom, (d_phi, d_gauss), r"derivative in $\sigma$", r"Derivatives in $\sigma$"),
         ):
             ax.plot(
-                *_break_at_support_edges(x, sigma, bump_y),
+                *break_at_support_edges(x, sigma, bump_y),
                 color=FAMILY_COLORS["bump"],
                 lw=2,
                 label="bump" if ax is top else r"$\partial\phi_\sigma/\partial\sigma$",
@@ -315,7 +315,7 @@ def plot_width_gradients(
                 )
             top = max(np.nanmax(bump_y), np.nanmax(gauss_y))
             ax.set_ylim(-0.05 * top, 1.45 * top)
-            _style_axes(
+            style_axes(
                 ax,
                 xlabel="input x",
                 ylabel=ylabel,
@@ -346,17 +346,17 @@ def plot_per_feature_sigmas(fit: LayerFit, true_sigmas: Sequence[float]) -> Figu
             f"the fit has {fit.sigmas.shape[-1] if fit.sigmas.ndim else 0} widths per record "
             f"but {len(true)} true widths were given."
         )
-    fig = _detached_figure(figsize=(7.0, 4.0))
+    fig = detached_figure(figsize=(7.0, 4.0))
     ax = fig.add_subplot()
     for j, sigma in enumerate(true):
-        color = _SERIES_COLORS[j % len(_SERIES_COLORS)]
+        color = SERIES_COLORS[j % len(SERIES_COLORS)]
         ax.plot(fit.steps, fit.sigmas[:, j], color=color, lw=2, label=rf"learned $\sigma_{j}$")
         ax.axhline(sigma, color=color, lw=1, ls="--")
     ax.plot([], [], color="0.4", lw=1, ls="--", label=r"true $\sigma_j$")
     ax.set_yscale("log")
     ax.set_yticks(true, [f"{s:g}" for s in true])
     ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
-    _style_axes(
+    style_axes(
         ax,
         xlabel="optimizer steps",
         ylabel=r"width $\sigma_j$ (log scale)",
@@ -391,20 +391,20 @@ def plot_localized_fits(
     target = np.asarray(target, dtype=np.float64).ravel()
     if target.shape[0] != x.shape[0]:
         raise ValueError(f"x has {x.shape[0]} points but target has {target.shape[0]}.")
-    fig = _detached_figure(figsize=(11.0, 4.2))
+    fig = detached_figure(figsize=(11.0, 4.2))
     ax_fit, ax_loss = fig.subplots(1, 2)
     ax_fit.plot(x.ravel(), target, color="black", lw=3.5, alpha=0.35, label="target")
     for i, (name, fit) in enumerate(fits.items()):
-        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
         style = _LINESTYLES[i % len(_LINESTYLES)]
         prediction = _predict(fit.layer, x).ravel()
         ax_fit.plot(x.ravel(), prediction, color=color, lw=1.8, ls=style, label=name)
         ax_loss.plot(fit.steps, fit.losses, color=color, lw=1.8, ls=style, label=name)
     ax_loss.set_yscale("log")
-    _style_axes(
+    style_axes(
         ax_fit, xlabel="input x", ylabel="y", title="Predictions after training", legend_loc="best"
     )
-    _style_axes(
+    style_axes(
         ax_loss,
         xlabel="optimizer steps",
         ylabel="training MSE (log scale)",

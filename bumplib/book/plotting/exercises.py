@@ -31,14 +31,14 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
 from bumplib.book.diagnostics import ConvergenceRun, LayerGradients, first_nonfinite
-from bumplib.book.plotting.figures import (
-    _FONTSIZE,
-    _SERIES_COLORS,
+from bumplib.book.plotting.style import (
     COLORS,
-    _detached_figure,
-    _shade_band,
-    _style_axes,
-    _vertical_pair,
+    FONTSIZE,
+    SERIES_COLORS,
+    detached_figure,
+    shade_band,
+    style_axes,
+    vertical_pair,
 )
 from bumplib.callbacks import SigmaHistory
 from bumplib.reference import bump, bump_grad_sigma
@@ -111,7 +111,7 @@ def plot_exploding_band(
     if isinstance(num, bool) or not isinstance(num, int) or num < 2:
         raise ValueError(f"num must be an integer >= 2, got {num!r}.")
     x = np.linspace(*x_range, num)
-    fig = _detached_figure(figsize=(11.0, 3.3 * len(sigmas)))
+    fig = detached_figure(figsize=(11.0, 3.3 * len(sigmas)))
     axes = np.atleast_2d(fig.subplots(len(sigmas), 2, sharex=True))
     quantities = (
         (bump, "bump", r"$\phi_\sigma(x)$", "The bump"),
@@ -129,12 +129,12 @@ def plot_exploding_band(
             # Cap what leaves the axes (up to inf) just above it, so autoscaling stays finite.
             shown = np.where(values > 0, np.minimum(values, 10 * _LOG_TOP), np.nan)
             ax.plot(x, shown, color=COLORS[kind], lw=2, label=ylabel)
-            _shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="//", label=_BAND_LABEL)
+            shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="//", label=_BAND_LABEL)
             root = math.sqrt(sigma)
-            _vertical_pair(
+            vertical_pair(
                 ax, root, color=COLORS["sqrt_sigma"], linestyle=":", label=r"$x = \pm\sqrt{\sigma}$"
             )
-            _vertical_pair(
+            vertical_pair(
                 ax, sigma, color=COLORS["sigma"], linestyle="--", label=r"$x = \pm\sigma$"
             )
             ax.axhline(1.0, color=COLORS["reference"], ls="--", lw=1.2, label="value 1")
@@ -142,7 +142,7 @@ def plot_exploding_band(
             ax.set_yscale("log")
             ax.set_ylim(1e-6, _LOG_TOP)
             ax.set_xlim(*x_range)
-            _style_axes(
+            style_axes(
                 ax,
                 xlabel="input $x$",
                 ylabel=ylabel,
@@ -151,7 +151,7 @@ def plot_exploding_band(
                 legend_ncols=2,
             )
             for text in ax.get_legend().get_texts():
-                text.set_fontsize(_FONTSIZE["legend"] - 2)
+                text.set_fontsize(FONTSIZE["legend"] - 2)
     return fig
 
 
@@ -182,7 +182,7 @@ def plot_failure_traces(
 
     """
     _check_mapping(histories, "histories")
-    fig = _detached_figure(figsize=(11.0, 4.0))
+    fig = detached_figure(figsize=(11.0, 4.0))
     ax_sigma, ax_loss = fig.subplots(1, 2)
     transform = mpl.transforms.blended_transform_factory(ax_loss.transData, ax_loss.transAxes)
     for i, (label, history) in enumerate(histories.items()):
@@ -191,7 +191,7 @@ def plot_failure_traces(
                 f"histories[{label!r}] must be a SigmaHistory that records every batch "
                 "(every_n_batches=1)."
             )
-        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
         steps = history.steps.astype(float)
         sigmas = history.sigmas.reshape(len(steps), -1)[:, 0]
         losses = history.losses
@@ -228,13 +228,13 @@ def plot_failure_traces(
     if sigma_log:
         ax_sigma.set_yscale("log")
     ax_loss.set_yscale("log")
-    _style_axes(
+    style_axes(
         ax_sigma,
         xlabel="optimizer steps",
         ylabel=r"width $\sigma$",
         title=r"Width $\sigma$ after each step",
     )
-    _style_axes(
+    style_axes(
         ax_loss,
         xlabel="optimizer steps",
         ylabel="loss (mean of the epoch so far)",
@@ -272,7 +272,7 @@ def plot_layer_check(
     _check_mapping(results, "results")
     sigma = check_sigma(sigma)
     ylim = check_range(ylim, "ylim")
-    fig = _detached_figure(figsize=(12.0, 4.2))
+    fig = detached_figure(figsize=(12.0, 4.2))
     axes = fig.subplots(1, 3, sharex=True)
     names = (("y", "output $y$"), ("dy_dx", r"$\partial y/\partial x$"))
     names += (("dy_dsigma", r"$\partial y/\partial\sigma$"),)
@@ -284,7 +284,7 @@ def plot_layer_check(
     for ax, (field, ylabel) in zip(axes, names, strict=True):
         transform = mpl.transforms.blended_transform_factory(ax.transData, ax.transAxes)
         for i, (label, result) in enumerate(results.items()):
-            color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+            color = SERIES_COLORS[i % len(SERIES_COLORS)]
             x = np.asarray(result.x, dtype=float)
             values = np.asarray(getattr(result, field), dtype=float)
             order = np.argsort(x)
@@ -303,11 +303,11 @@ def plot_layer_check(
                     ms=9,
                     transform=transform,
                 )
-        _shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="", label=_BAND_LABEL)
-        _vertical_pair(ax, sigma, color=COLORS["sigma"], linestyle="--", label=r"$x = \pm\sigma$")
+        shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="", label=_BAND_LABEL)
+        vertical_pair(ax, sigma, color=COLORS["sigma"], linestyle="--", label=r"$x = \pm\sigma$")
         ax.set_ylim(*ylim)
         ax.set_xlim(*x_range)
-        _style_axes(
+        style_axes(
             ax,
             xlabel="input $x$",
             ylabel=ylabel,
@@ -315,7 +315,7 @@ def plot_layer_check(
             legend_loc="lower center",
         )
         for text in ax.get_legend().get_texts():
-            text.set_fontsize(_FONTSIZE["legend"] - 2)
+            text.set_fontsize(FONTSIZE["legend"] - 2)
     return fig
 
 
@@ -355,7 +355,7 @@ def plot_activation_histograms(
     low = min(float(finite.min()), bounds[0])
     high = max(float(finite.max()), bounds[1])
     edges = np.linspace(low, high, bins + 1)
-    fig = _detached_figure(figsize=(8.0, 4.0))
+    fig = detached_figure(figsize=(8.0, 4.0))
     ax = fig.add_subplot()
     for i, (label, values) in enumerate(data.items()):
         ok = values[np.isfinite(values)]
@@ -369,12 +369,12 @@ def plot_activation_histograms(
             density=True,
             histtype="step",
             lw=2,
-            color=_SERIES_COLORS[i % len(_SERIES_COLORS)],
+            color=SERIES_COLORS[i % len(SERIES_COLORS)],
             label=text,
         )
     ax.axvline(bounds[0], color=COLORS["reference"], ls="--", lw=1.5, label=f"safe range {bounds}")
     ax.axvline(bounds[1], color=COLORS["reference"], ls="--", lw=1.5)
-    _style_axes(
+    style_axes(
         ax,
         xlabel="value reaching the bump layer",
         ylabel="density",
@@ -411,7 +411,7 @@ def plot_gradient_decay(
     g = np.asarray(mean_grads, dtype=float).ravel()
     if s.size == 0 or s.shape != g.shape or not (s > 0).all():
         raise ValueError("sigmas and mean_grads must be equal-length, non-empty, with sigmas > 0.")
-    fig = _detached_figure(figsize=(7.0, 4.2))
+    fig = detached_figure(figsize=(7.0, 4.2))
     ax = fig.add_subplot()
     ax.loglog(
         s, g, color=COLORS["grad_sigma"], lw=2.2, label=r"mean $|\partial\phi/\partial\sigma|$"
@@ -429,7 +429,7 @@ def plot_gradient_decay(
             label=r"$e^{-1}\,\overline{x^2}/\sigma^2$ (slope $-2$)",
         )
     ax.axvline(1.0, color=COLORS["sigma"], ls=":", lw=1.2, label=r"$\sigma = 1$")
-    _style_axes(
+    style_axes(
         ax,
         xlabel=r"width $\sigma$ (layer and data alike)",
         ylabel="mean gradient per sample",
@@ -460,7 +460,7 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
         raise ValueError("runs must be a non-empty sequence of ConvergenceRun.")
     if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-    fig = _detached_figure(figsize=(11.0, 4.2))
+    fig = detached_figure(figsize=(11.0, 4.2))
     ax_epochs, ax_path = fig.subplots(1, 2)
     true = np.array([r.true_sigma for r in runs])
     measured = np.array([np.nan if r.epochs is None else r.epochs for r in runs], dtype=float)
@@ -475,7 +475,7 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
     ax_epochs.set_yscale("log")
     _plain_log_ticks(ax_epochs.xaxis, true)
     _plain_log_ticks(ax_epochs.yaxis, np.concatenate([measured, bound]))
-    _style_axes(
+    style_axes(
         ax_epochs,
         xlabel=r"true $\sigma$",
         ylabel="epochs to 1% relative error",
@@ -484,7 +484,7 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
     )
     longest = max(len(r.history) for r in runs)
     for i, run in enumerate(runs):
-        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
         epochs = np.arange(len(run.history))
         ax_path.plot(
             epochs, run.history, color=color, lw=2, label=rf"true $\sigma$ = {run.true_sigma:g}"
@@ -500,7 +500,7 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
         lw=1.5,
         label="Adam at full speed",
     )
-    _style_axes(
+    style_axes(
         ax_path,
         xlabel="epochs",
         ylabel=r"learned $\sigma$ (dotted: true)",
@@ -534,7 +534,7 @@ def plot_kept_samples(
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}.")
     values: NDArray[np.float64] = np.asarray(x, dtype=float).ravel()
-    fig = _detached_figure(figsize=(8.0, 3.6))
+    fig = detached_figure(figsize=(8.0, 3.6))
     ax: Axes = fig.add_subplot()
     ax.hist(
         values,
@@ -543,9 +543,9 @@ def plot_kept_samples(
         alpha=0.8,
         label=f"{values.size} samples",
     )
-    _shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="//", label=_BAND_LABEL)
+    shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="//", label=_BAND_LABEL)
     ax.set_xlim(*x_range)
-    _style_axes(
+    style_axes(
         ax,
         xlabel="input $x$",
         ylabel="samples per bin",
