@@ -1,20 +1,71 @@
 #!/usr/bin/env bash
 # Run every test, installing what it needs into .venv first:
 #   lint (ruff), the bumplib unit tests (pytest), every notebook under nbval in
-#   strict mode, and the book build with warnings as errors plus a check of the HTML.
+#   strict mode (each timed), and the book build with warnings as errors plus a
+#   check of the HTML. Every stage runs even when an earlier one fails, so that
+#   one failure does not hide another; the summary at the end lists them all
+#   and the exit status is non-zero if any failed.
+#
+#   bash scripts/test.sh                 # everything
+#   bash scripts/test.sh --portability   # only the notebooks, with the data
+#                                        # re-rounded (see bumplib/portability.py)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-echo "== ruff"
-ruff check .
-ruff format --check .
+mode=all
+case "${1:-}" in
+  "") ;;
+  --portability) mode=portability ;;
+  *) echo "usage: bash scripts/test.sh [--portability]" >&2; exit 2 ;;
+esac
 
-echo "== unit tests"
-pytest -p no:cacheprovider tests
+failed=()
+timings=()
 
-echo "== notebooks (nbval, strict)"
-MPLBACKEND=module://matplotlib_inline.backend_inline KERAS_BACKEND=tensorflow \
-  pytest -p no:cacheprovider --nbval --nbval-sanitize-with nbval_sanitize.cfg \
-  --nbval-cell-timeout=900 -o testpaths=chapters -o filterwarnings= chapters
+# stage NAME COMMAND...: run COMMAND, time it, remember a failure and go on.
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "== $name"
+  local start=$SECONDS
+  if "$@"; then
+    timings+=("$(printf '%-44s %4d s  ok' "$name" $((SECONDS - start)))")
+  else
+    timings+=("$(printf '%-44s %4d s  FAILED' "$name" $((SECONDS - start)))")
+    failed+=("$name")
+  fi
+}
 
-echo "== book"
-bash scripts/build_book.sh
+# nbval in strict mode on one notebook; the only sanitizer is nbval_sanitize.cfg.
+nbval() {
+  MPLBACKEND=module://matplotlib_inline.backend_inline KERAS_BACKEND=tensorflow \
+    pytest -p no:cacheprovider --nbval --nbval-sanitize-with nbval_sanitize.cfg \
+    --nbval-cell-timeout=900 -o testpaths=chapters -o filterwarnings= -q "$1"
+}
+
+notebooks() {
+  local label=$1 nb
+  for nb in chapters/*.ipynb; do
+    stage "$label $(basename "$nb")" nbval "$nb"
+  done
+}
+
+if [ "$mode" = portability ]; then
+  export BUMPLIB_PERTURB_ROUNDING=1
+  notebooks "nbval (data re-rounded)"
+else
+  stage "ruff check" ruff check .
+  stage "ruff format --check" ruff format --check .
+  stage "unit tests" pytest -p no:cacheprovider tests
+  notebooks "nbval"
+  stage "book build and HTML check" bash scripts/build_book.sh
+fi
+
+echo
+echo "== summary"
+printf '%s\n' "${timings[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "${#failed[@]} stage(s) failed: ${failed[*]}"
+  exit 1
+fi
+echo "all stages passed"

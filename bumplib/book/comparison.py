@@ -25,6 +25,7 @@ import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
 from bumplib.models import make_localized_model
+from bumplib.portability import perturb_rounding
 from bumplib.reference import bump
 from bumplib.stable_layer import stable_bump
 from bumplib.validation import check_count, check_range, check_sigma, check_sigma_values
@@ -137,7 +138,7 @@ def generate_gaussian_data(
     n = check_count(n, "n")
     x = np.random.default_rng(seed).uniform(min_x, max_x, size=n).astype(np.float32)
     x = x.reshape(n, 1)
-    return x, gaussian(x, height, inverse_width, center).astype(np.float32)
+    return x, perturb_rounding(gaussian(x, height, inverse_width, center).astype(np.float32))
 
 
 def layer_parameters(layer: keras.layers.Layer) -> dict[str, NDArray[np.float64]]:
@@ -232,7 +233,7 @@ def generate_per_feature_data(
             )
     rng = np.random.default_rng(seed)
     x = rng.uniform(min_x, max_x, size=(n, len(values))).astype(np.float32)
-    y = bump(x, np.asarray(values)).astype(np.float32)
+    y = perturb_rounding(bump(x, np.asarray(values)).astype(np.float32))
     return x, y
 
 
@@ -263,7 +264,7 @@ def generate_localized_data(
     check_range((min_x, max_x), "(min_x, max_x)")
     n = check_count(n, "n")
     x = np.random.default_rng(seed).uniform(min_x, max_x, size=(n, 1)).astype(np.float32)
-    return x, localized_target(x, centers, widths, heights).astype(np.float32)
+    return x, perturb_rounding(localized_target(x, centers, widths, heights).astype(np.float32))
 
 
 def localized_target(

@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
+from bumplib.portability import perturb_rounding
 from bumplib.reference import bump, bump_grad_sigma
 from bumplib.training import make_model, thread_recipe_model
 from bumplib.validation import check_count, check_range, check_sigma
@@ -156,7 +157,7 @@ def unfiltered_data(
         x = np.random.default_rng(seed).uniform(min_x, max_x, size=n)
     x = x.astype(np.float32).reshape(n, 1)
     with np.errstate(over="ignore"):
-        y = bump(x, sigma).astype(np.float32)
+        y = perturb_rounding(bump(x, sigma).astype(np.float32))
     return x, y
 
 
