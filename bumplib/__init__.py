@@ -20,6 +20,7 @@ from bumplib.callbacks import SigmaHistory
 from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
 from bumplib.gaussian_layer import GaussianBumpLayer
+from bumplib.least_squares import LeastSquaresFit, least_squares_sigma
 from bumplib.models import make_localized_model
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
 from bumplib.scaled_layer import ScaledBumpLayer
@@ -45,6 +46,7 @@ __all__ = [
     "FitResult",
     "GaussianBumpLayer",
     "LayerFit",
+    "LeastSquaresFit",
     "ScaledBumpLayer",
     "SigmaHistory",
     "StableBumpLayer",
@@ -56,6 +58,7 @@ __all__ = [
     "fit_sigma",
     "fit_thread_recipe",
     "generate_data",
+    "least_squares_sigma",
     "make_deterministic",
     "make_localized_model",
     "make_model",

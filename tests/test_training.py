@@ -24,23 +24,89 @@ from bumplib import (
 # --- fit_sigma ------------------------------------------------------------------------------------
 
 
+def test_fit_sigma_defaults_to_least_squares():
+    x, y, _ = generate_data(0.3, n=20_000, seed=1)
+    result = fit_sigma(x, y)
+    assert result.method == "lm"
+    assert result.message.startswith(("converged", "exact"))
+    assert result.sigma == pytest.approx(0.3, rel=1e-6)
+    # One record per iteration, the start (initial_sigma = 1) included.
+    assert result.history[0] == 1.0
+    assert result.history[-1] == result.sigma
+    assert len(result.history) == len(result.losses) == len(result.steps)
+    np.testing.assert_array_equal(result.steps, np.arange(len(result.history)))
+    assert result.epochs == len(result.history)  # one model evaluation per record
+    assert np.isfinite(result.losses).all()
+    assert result.losses[-1] < 1e-12 < result.losses[0]
+    assert 0 < result.seconds < 60
+    # Deterministic: the same data give the same fit.
+    again = fit_sigma(x, y)
+    np.testing.assert_array_equal(again.history, result.history)
+
+
+def test_fit_sigma_lm_from_far_starts():
+    x, y, _ = generate_data(0.05, n=20_000, seed=2)
+    for start in (1e-3, 50.0, 1e4):
+        result = fit_sigma(x, y, initial_sigma=start)
+        assert result.sigma == pytest.approx(0.05, rel=1e-6), start
+
+
+def test_fit_sigma_lm_steps_is_its_iteration_budget():
+    x, y, _ = generate_data(20.0, n=5000, seed=3)
+    with pytest.raises(RuntimeError, match=r"did not converge in 2 iterations.*max_iterations"):
+        fit_sigma(x, y, steps=2)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("learning_rate", 0.1), ("batch_size", 32), ("block", 25), ("jit_compile", False)],
+)
+def test_fit_sigma_lm_refuses_adam_settings(setting, value):
+    x, y, _ = generate_data(0.5, n=100, seed=0)
+    with pytest.raises(ValueError, match=f"{setting}: for method='adam' only"):
+        fit_sigma(x, y, **{setting: value})
+
+
+@pytest.mark.parametrize("method", ["lm", "adam"])
+def test_fit_sigma_bad_input(method):
+    x, y, _ = generate_data(0.5, n=100, seed=0)
+    with pytest.raises(ValueError, match="method must be 'lm'"):
+        fit_sigma(x, y, method="sgd")
+    with pytest.raises(ValueError, match="initial_sigma must be > 0"):
+        fit_sigma(x, y, method=method, initial_sigma=0.0)
+    with pytest.raises(ValueError, match=r"initial_sigma must be > 0 here, got -1\.0"):
+        fit_sigma(x, y, method=method, initial_sigma=-1.0)
+    with pytest.raises(ValueError, match="x has 100 samples but y has 99"):
+        fit_sigma(x, y[:99], method=method)
+    with pytest.raises(ValueError, match=r"y must hold n >= 1 scalar samples.*\(100, 2\)"):
+        fit_sigma(x, np.hstack([y, y]), method=method)
+    bad = y.copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="y has 1 nan or inf values"):
+        fit_sigma(x, bad, method=method)
+    with pytest.raises(ValueError, match="x has 1 nan or inf values"):
+        fit_sigma(np.where(np.arange(100)[:, None] == 0, np.inf, x), y, method=method)
+    with pytest.raises(ValueError, match="no bump can fit these targets"):
+        fit_sigma(x, y - 1.0, method=method)
+
+
 @pytest.fixture(scope="module", params=[0.1, 0.5, 2.0, 10.0])
 def recovery(request):
-    """fit_sigma with its defaults on 100k exact samples of x in (-1, 1) (~0.8 s each)."""
+    """fit_sigma's Adam with its defaults on 100k exact samples of x in (-1, 1) (~0.8 s each)."""
     sigma = request.param
     x, y, _ = generate_data(sigma, n=100_000, seed=0)
-    return sigma, fit_sigma(x, y)
+    return sigma, fit_sigma(x, y, method="adam")
 
 
-def test_fit_sigma_recovers_sigma(recovery):
+def test_fit_sigma_adam_recovers_sigma(recovery):
     sigma, result = recovery
+    assert result.method == "adam"
     assert math.isfinite(result.sigma)
-    assert result.sigma == pytest.approx(sigma, rel=1e-3)
-    # fit_sigma's docstring promises more: below 1e-5 with the defaults on such data.
+    # fit_sigma's docstring promises about 1e-5 with the defaults on such data.
     assert result.sigma == pytest.approx(sigma, rel=1e-5)
 
 
-def test_fit_sigma_history_and_bookkeeping(recovery):
+def test_fit_sigma_adam_history_and_bookkeeping(recovery):
     _, result = recovery
     # Defaults: initial_sigma = 1, 500 full-batch steps recorded every 25.
     assert result.history[0] == pytest.approx(1.0, rel=1e-7)
@@ -55,25 +121,26 @@ def test_fit_sigma_history_and_bookkeeping(recovery):
     assert 0 < result.seconds < 60
 
 
-def test_fit_sigma_is_deterministic_and_starts_where_asked():
+def test_fit_sigma_adam_is_deterministic_and_starts_where_asked():
     x, y, _ = generate_data(0.3, n=5000, seed=4)
-    first = fit_sigma(x, y, initial_sigma=2.0, steps=100, seed=5)
-    second = fit_sigma(x, y, initial_sigma=2.0, steps=100, seed=5)
+    first = fit_sigma(x, y, method="adam", initial_sigma=2.0, steps=100, seed=5)
+    second = fit_sigma(x, y, method="adam", initial_sigma=2.0, steps=100, seed=5)
     assert first.sigma == second.sigma
     np.testing.assert_array_equal(first.history, second.history)
     assert first.history[0] == pytest.approx(2.0, rel=1e-7)
     assert len(first.history) == 100 // 25 + 1
 
 
-def test_fit_sigma_mini_batches():
+def test_fit_sigma_adam_mini_batches():
     x, y, _ = generate_data(0.5, n=100_000, seed=0)
-    result = fit_sigma(x, y, batch_size=1024, seed=1)
+    result = fit_sigma(x, y, method="adam", batch_size=1024, seed=1)
     assert result.sigma == pytest.approx(0.5, rel=1e-3)
     assert result.epochs == pytest.approx(500 * 1024 / 100_000)
-    again = fit_sigma(x, y, batch_size=1024, seed=1)
+    again = fit_sigma(x, y, method="adam", batch_size=1024, seed=1)
     assert again.sigma == result.sigma  # the mini-batch draws are seeded too
 
 
+@pytest.mark.parametrize("method", ["lm", "adam"])
 @pytest.mark.parametrize(
     ("sigma", "min_x", "max_x", "initial_sigma"),
     [
@@ -82,12 +149,19 @@ def test_fit_sigma_mini_batches():
         (0.0, -1.0, 1.0, 1.0),  # all targets 0: sigma heads for 0 but stays finite
     ],
 )
-def test_fit_sigma_never_returns_nan(sigma, min_x, max_x, initial_sigma):
+def test_fit_sigma_never_returns_nan(method, sigma, min_x, max_x, initial_sigma):
     x, y, _ = generate_data(sigma, min_x=min_x, max_x=max_x, n=2000, seed=0)
-    result = fit_sigma(x, y, initial_sigma=initial_sigma, steps=100)
+    steps = 100 if method == "adam" else None
+    result = fit_sigma(x, y, method=method, initial_sigma=initial_sigma, steps=steps)
     assert np.isfinite(result.history).all()
     assert np.isfinite(result.losses[1:]).all()
-    assert result.sigma >= 0
+    assert result.sigma > 0
+    if method == "lm":
+        if sigma == 0.0:  # every sample outside the support: an exact fit
+            assert result.losses[-1] == 0.0
+            assert result.sigma <= np.abs(x).min()
+        else:
+            assert result.sigma == pytest.approx(sigma, rel=1e-6)
 
 
 # --- the thread's recipe --------------------------------------------------------------------------
