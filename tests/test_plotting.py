@@ -33,6 +33,7 @@ from bumplib.book.plotting import (
     plot_sigma_trajectories,
     plot_training,
 )
+from bumplib.book.plotting.animation import self_contained_player
 from bumplib.callbacks import SigmaHistory
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
 from bumplib.training import FitResult
@@ -476,6 +477,27 @@ def test_animation_html_is_reproducible_but_for_the_player_ids():
     second = animation_html(bump_animation(sigmas=[0.5, 2.0], num=201)).data
     assert first != second
     assert without_ids(first) == without_ids(second)
+
+
+def test_animation_html_player_needs_no_network_and_fits_a_phone():
+    html = animation_html(sigmas=[0.5, 2.0], num=201).data
+    assert not re.search(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/""", html)  # no host named
+    assert "font-awesome" not in html
+    assert 'class="fa ' not in html
+    assert html.count("<svg ") == 9  # one inline icon per button
+    for title in ("Play", "Pause", "Play backwards", "First frame", "Last frame"):
+        assert f'title="{title}"' in html
+    assert not re.search(r"[^-]width: 374px", html)  # the slider is no longer fixed at 374 px
+    assert "max-width: 100%" in html
+    assert "flex-wrap: wrap" in html
+
+
+def test_self_contained_player_rejects_an_unknown_template():
+    with pytest.raises(RuntimeError, match="jshtml player changed"):
+        self_contained_player("<div>not a matplotlib player</div>")
+    player = animation_html(sigmas=[0.5], num=21).data
+    with pytest.raises(RuntimeError, match="unknown icon 'fa fa-star'"):
+        self_contained_player(player + '<i class="fa fa-star"></i>')
 
 
 def test_animation_html_rejects_bad_input():

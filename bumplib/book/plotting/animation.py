@@ -5,11 +5,13 @@ derivative with respect to sigma (dotted green) and the lines ``x = -sigma``
 and ``x = sigma`` (dashed blue) move on fixed axes; where the formula explodes
 (``sigma > 1``, ``sqrt(sigma) < |x| < sigma``) the curves leave the frame.
 :func:`animation_html` turns it into the self-contained JavaScript player that
-a notebook displays (``matplotlib``'s ``to_jshtml``).
+a notebook displays (``matplotlib``'s ``to_jshtml``, made by
+:func:`self_contained_player` to need no network and to fit a phone's width).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from IPython.display import HTML
     from matplotlib.artist import Artist
 
-__all__ = ["animation_html", "bump_animation"]
+__all__ = ["animation_html", "bump_animation", "self_contained_player"]
 
 _MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.13, "top": 0.92}  # of the 7 x 4 figure
 _YLIM = (-0.5, 1.5)  # fixed: the bump stays below exp(-1), exploding values leave the frame
@@ -47,6 +49,88 @@ _JSHTML_RC = {
     "savefig.edgecolor": "auto",
     "savefig.transparent": False,
 }
+
+# --- the player's buttons and style, in place of matplotlib's ----------------------------------
+# matplotlib's jshtml player draws its buttons with Font Awesome 4.4 icons from a CDN (a
+# stylesheet link: nothing shows offline, and the page loads from another host) and fixes its
+# slider at 374 px (clipped in a phone's 358 px column). Inline SVG icons and a style that
+# shrinks and wraps to the width it is given replace both.
+_FONT_AWESOME_LINK = re.compile(
+    r"""<link\s+rel="stylesheet"\s+href="[^"]*font-awesome[^"]*"\s*/?>\s*"""
+)
+_ICON = re.compile(r"""<i class="(fa fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>""")
+_STYLE = re.compile(r"<style>\s*\.animation \{.*?</style>", re.DOTALL)
+#: SVG paths (16 x 16 box) of the player's nine buttons, by matplotlib's icon classes.
+ICON_PATHS: dict[str, str] = {
+    "fa fa-minus": "M3 7h10v2H3z",
+    "fa fa-fast-backward": "M15 2 9 8l6 6zM9 2 3 8l6 6zM1 2h2v12H1z",
+    "fa fa-step-backward": "M13 2 5 8l8 6zM3 2h2v12H3z",
+    "fa fa-play fa-flip-horizontal": "M12 2 2 8l10 6z",
+    "fa fa-pause": "M4 2h3v12H4zM9 2h3v12H9z",
+    "fa fa-play": "M4 2l10 6-10 6z",
+    "fa fa-step-forward": "M3 2l8 6-8 6zM11 2h2v12h-2z",
+    "fa fa-fast-forward": "M1 2l6 6-6 6zM7 2l6 6-6 6zM13 2h2v12h-2z",
+    "fa fa-plus": "M7 3h2v4h4v2H9v4H7V9H3V7h4z",
+}
+PLAYER_STYLE = """<style>
+.animation { display: inline-block; max-width: 100%; text-align: center; }
+.animation img { max-width: 100%; height: auto; }
+input[type=range].anim-slider {
+    width: 100%; max-width: 374px; margin-left: auto; margin-right: auto;
+}
+.anim-buttons {
+    display: flex; flex-wrap: wrap; justify-content: center; gap: 2px; margin: 8px 0px;
+}
+.anim-buttons button {
+    display: inline-flex; align-items: center; justify-content: center;
+    box-sizing: border-box; padding: 0; width: 34px; height: 28px;
+}
+.anim-buttons svg { width: 14px; height: 14px; }
+.anim-state label { margin-right: 8px; }
+.anim-state input { margin: 0; vertical-align: middle; }
+</style>"""
+
+
+def _icon_svg(match: re.Match[str]) -> str:
+    """Return the inline SVG for one of matplotlib's Font Awesome icon elements."""
+    path = ICON_PATHS.get(match.group(1))
+    if path is None:
+        raise RuntimeError(f"unknown icon {match.group(1)!r} in matplotlib's jshtml player")
+    return (
+        '<svg viewBox="0 0 16 16" width="14" height="14" fill="currentColor" '
+        f'aria-hidden="true" focusable="false"><path d="{path}"/></svg>'
+    )
+
+
+def self_contained_player(html: str) -> str:
+    """Return matplotlib's jshtml player ``html`` made offline and narrow-screen ready.
+
+    The Font Awesome stylesheet link (a CDN) is removed, each icon becomes an
+    inline SVG (the buttons keep their ``title`` and ``aria-label``), and the
+    player's style lets the frame, the slider and the row of buttons shrink
+    (and the buttons wrap) to the width of their box, down to a phone's.
+
+    Args:
+        html: The output of ``Animation.to_jshtml()``.
+
+    Returns:
+        The same player with no reference to another host.
+
+    Raises:
+        RuntimeError: if ``html`` is not the player this was written for (a
+            new matplotlib template): then this function needs updating.
+
+    """
+    html, links = _FONT_AWESOME_LINK.subn("", html)
+    html, icons = _ICON.subn(_icon_svg, html)
+    html, styles = _STYLE.subn(lambda _: PLAYER_STYLE, html)
+    if (links, icons, styles) != (1, len(ICON_PATHS), 1):
+        raise RuntimeError(
+            f"matplotlib {mpl.__version__}'s jshtml player changed: found {links} Font "
+            f"Awesome link(s), {icons} icon(s) and {styles} style block(s), expected 1, "
+            f"{len(ICON_PATHS)} and 1; update bumplib.book.plotting.animation."
+        )
+    return html
 
 
 def _frame_title(sigma: float) -> str:
@@ -153,7 +237,8 @@ def animation_html(animation: Animation | None = None, **kwargs: Any) -> HTML:
 
     This is what a notebook shows so that the animation plays in the HTML
     book: ``HTML(animation.to_jshtml(default_mode="loop"))``, with the frames
-    as base64 PNG images. The frames are reproducible: two calls give the same
+    as base64 PNG images, through :func:`self_contained_player` (no Font
+    Awesome from a CDN; fits a phone's width). The frames are reproducible: two calls give the same
     string except for the random element ids matplotlib puts in the player.
     The default animation (41 frames of 504 x 288 pixels) is about 1.1 MB.
 
@@ -182,4 +267,4 @@ def animation_html(animation: Animation | None = None, **kwargs: Any) -> HTML:
     elif not isinstance(animation, Animation):
         raise TypeError(f"expected a matplotlib Animation, got {type(animation).__name__}.")
     with mpl.rc_context(_JSHTML_RC):
-        return HTML(animation.to_jshtml(default_mode="loop"))
+        return HTML(self_contained_player(animation.to_jshtml(default_mode="loop")))
