@@ -2,7 +2,28 @@
 # Build the HTML book into _build/html, installing what it needs into .venv first.
 # Warnings are errors. The notebooks are not re-executed: the book shows their
 # stored outputs, the ones nbval checks (refresh them with scripts/execute_notebooks.py).
+#
+# The built book needs no network: MathJax (the npm package pinned in
+# _ext/mathjax/package-lock.json) is installed into _build/vendor here and copied
+# into the site by _ext/offline_html.py; everything else comes from the Python
+# packages. scripts/check_book.py then checks the pages, their links and that
+# nothing they load comes from another host.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+vendor=_build/vendor
+if [ ! -f "$vendor/node_modules/mathjax/es5/tex-mml-chtml.js" ] ||
+   ! cmp -s _ext/mathjax/package-lock.json "$vendor/package-lock.json"; then
+  if ! command -v npm >/dev/null; then
+    echo "error: npm is needed to install MathJax for the offline book" \
+      "(Debian: apt-get install -y nodejs npm)" >&2
+    exit 1
+  fi
+  echo "Installing MathJax (npm, pinned in _ext/mathjax/package-lock.json) into $vendor"
+  mkdir -p "$vendor"
+  cp _ext/mathjax/package.json _ext/mathjax/package-lock.json "$vendor/"
+  npm ci --prefix "$vendor" --no-audit --no-fund --loglevel=error
+fi
+
 rm -rf _build/html _build/.doctrees
 jupyter-book build . --warningiserror --nitpick --keep-going
 python scripts/check_book.py _build/html
