@@ -26,14 +26,15 @@ on any Keras backend:
   (every gradient is 0): sigma then grows by a factor ``e`` per iteration until
   the bump meets the data.
 
-Precision: the samples are float32, and so are the element-wise values; the
-three sums (cost, gradient, curvature) are accumulated in float64 where the
-backend allows it (TensorFlow, PyTorch, NumPy; JAX unless ``jax_enable_x64``
-is off, which is its default: then float32). Float32 sums are enough for a
-relative error of 1e-6 (``tests/test_least_squares.py`` checks both); the
-float64 sums make the stopping test reliable. Sigma is rounded to the working
-dtype before each evaluation, so the sigma returned is exactly one whose cost
-was measured.
+Precision: the samples are float32, and so are the element-wise values and,
+by default, the three sums (cost, gradient, curvature). That is enough: the
+sums need only decide the sign of a cost difference and the size of a step,
+and from 100k samples the fit lands within a float32 rounding of sigma (a
+relative error below 1e-7) for every sigma in [0.03, 50]. ``accumulate=
+"float64"`` sums in float64 instead where the backend computes in it (JAX
+only with ``jax_enable_x64``); it lands on the same sigma, a little slower.
+Sigma is rounded to float32 before each evaluation, so the sigma returned is
+exactly one whose cost was measured.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
@@ -92,6 +94,8 @@ class LeastSquaresTerms:
             the cost's derivative in ``log(sigma)``.
         curvature: ``sum(J**2)``, the Gauss-Newton curvature.
         inside: How many samples lie inside the bump's support (``phi > 0``).
+        residual: ``phi - y`` on the samples inside (a tensor), or None.
+        jacobian: ``d(phi)/d(log sigma)`` on the same samples, or None.
     """
 
     sigma: float
@@ -99,6 +103,8 @@ class LeastSquaresTerms:
     gradient: float
     curvature: float
     inside: int
+    residual: Any = field(default=None, repr=False)
+    jacobian: Any = field(default=None, repr=False)
 
 
 class SortedSamples:
@@ -117,15 +123,17 @@ class SortedSamples:
     Args:
         x: Inputs, a float32 array of shape ``(n, 1)``.
         y: Targets, a float32 array of shape ``(n, 1)``.
+        accumulate: The dtype of the sums, ``"float32"`` or ``"float64"``
+            (float32 where the backend has no float64).
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, accumulate: str = "float32") -> None:
         order = np.argsort(np.abs(x[:, 0]), kind="stable")
         self.abs_x = np.abs(x[order, 0])
         self.x2 = np.square(self.abs_x)
         self.n = int(x.shape[0])
         self.cutoff = _underflow_cutoff("float32")
-        self.accumulate = _accumulation_dtype("float32")
+        self.accumulate = _accumulation_dtype(accumulate)
         y_sorted = y[order, 0]
         # tail[k] = sum(y[k:]**2): the cost of the samples outside a support of k samples.
         squares = np.square(y_sorted, dtype=np.float64)
@@ -152,10 +160,47 @@ class SortedSamples:
         phi = ops.exp(-t)
         residual = phi - self.y_tensor[:k]
         jac = phi * ops.square(t) * a  # sigma * d(phi)/d(sigma) = phi * t**2 * x**2 / sigma
-        parts = ops.stack([ops.square(residual), jac * residual, ops.square(jac)])
-        sums = ops.convert_to_numpy(ops.sum(ops.cast(parts, self.accumulate), axis=1))
-        cost, gradient, curvature = (float(v) for v in sums)
-        return LeastSquaresTerms(sigma, cost + float(self.tail[k]), gradient, curvature, k)
+        cost, gradient, curvature = (
+            float(ops.convert_to_numpy(ops.sum(ops.cast(v, self.accumulate))))
+            for v in (ops.square(residual), jac * residual, ops.square(jac))
+        )
+        return LeastSquaresTerms(
+            sigma, cost + float(self.tail[k]), gradient, curvature, k, residual, jac
+        )
+
+    def jump_aware_step(self, terms: LeastSquaresTerms) -> float | None:
+        """Return the best step down in ``log(sigma)`` of a model that sees the support's edge.
+
+        For ``sigma < 1`` the bump jumps at ``|x| = sigma``: lowering sigma
+        past a sample's ``|x|`` changes the cost at once, by ``y**2 - (phi -
+        y)**2``, which a Gauss-Newton step (a linearization) cannot see. The
+        samples are sorted by ``|x|``, so keeping the first ``m`` of the ``k``
+        inside means ``log(sigma)`` in an interval known exactly; on it the
+        cost is the Gauss-Newton quadratic of those ``m`` samples plus the
+        ``y**2`` of the others. This returns the step that minimizes that
+        piecewise model over every ``m``, or None when it does not apply
+        (``sigma >= 1 - 1/T``, where the support ends where ``phi`` is 0 and
+        there is no jump; no sample inside; or no step down helps).
+        """
+        k = terms.inside
+        if terms.residual is None or k == 0 or terms.sigma >= 1.0 - 1.0 / self.cutoff:
+            return None
+        r = np.asarray(ops.convert_to_numpy(terms.residual), dtype=np.float64)
+        j = np.asarray(ops.convert_to_numpy(terms.jacobian), dtype=np.float64)
+        prefix = [np.concatenate([[0.0], np.cumsum(v)]) for v in (r * r, j * r, j * j)]
+        a, b, c = prefix  # over the first m samples, m = 0..k
+        edges = self.abs_x[:k].astype(np.float64) / terms.sigma
+        with np.errstate(divide="ignore"):
+            upper = np.log(np.append(edges, 1.0))  # keeping m samples: sigma' <= |x|[m]
+            lower = np.log(np.concatenate([[0.0], edges]))  # ... and sigma' > |x|[m - 1]
+        lower = np.where(np.isfinite(lower), lower + np.minimum(1e-6, (upper - lower) / 2), lower)
+        curved = c > 0
+        du = np.where(curved, -b / np.where(curved, c, 1.0), upper)
+        du = np.clip(du, lower, upper)
+        model = a + 2.0 * du * b + du * du * c + self.tail[: k + 1]
+        best = int(np.argmin(model))
+        step = float(du[best])
+        return step if step < 0.0 and model[best] < terms.cost else None
 
 
 @dataclass(frozen=True)
@@ -230,6 +275,7 @@ def least_squares_sigma(
     max_iterations: int = 100,
     xtol: float = XTOL,
     max_unexplained: float = 0.5,
+    accumulate: str = "float32",
 ) -> LeastSquaresFit:
     """Fit sigma to samples ``y ~ phi_sigma(x)`` by Levenberg-Marquardt on ``log(sigma)``.
 
@@ -251,6 +297,8 @@ def least_squares_sigma(
         max_unexplained: Largest fraction of ``sum(y**2)`` the fitted bump may
             leave unexplained; beyond it the data do not look like a bump and
             a ``ValueError`` says so.
+        accumulate: The dtype of the sums, ``"float32"`` (enough, see the
+            module docstring) or ``"float64"``.
 
     Returns:
         A :class:`LeastSquaresFit`; its ``sigma`` is finite and ``> 0``.
@@ -276,7 +324,9 @@ def least_squares_sigma(
 
     start = time.perf_counter()
     n = x.shape[0]
-    samples = SortedSamples(x, y)
+    if accumulate not in ("float32", "float64"):
+        raise ValueError(f"accumulate must be 'float32' or 'float64', got {accumulate!r}.")
+    samples = SortedSamples(x, y, accumulate)
 
     def evaluate(log_sigma: float) -> LeastSquaresTerms:
         return samples.terms(math.exp(log_sigma))
@@ -288,6 +338,7 @@ def least_squares_sigma(
     damping = _LAMBDA_START
     message = ""
     iterations = 0
+    jump_next = False  # after a rejected step down: try the jump-aware model once
     while not message:
         if iterations == max_iterations:
             raise RuntimeError(
@@ -299,24 +350,32 @@ def least_squares_sigma(
         iterations += 1
         if current.curvature == 0.0:
             if current.cost == 0.0:  # e.g. all y == 0 and sigma below every |x|
-                message = "exact fit: the bump is 0 at every sample, and so is y"
+                message = "exact fit: the cost is 0"
                 break
             # No sample inside the support: the cost is flat in sigma. Widen the bump.
             trial = evaluate(u + 1.0)
             u, current = math.log(trial.sigma), trial
         else:
-            step = -current.gradient / (current.curvature * (1.0 + damping))
+            jump = samples.jump_aware_step(current) if jump_next else None
+            if jump is None:
+                step = -current.gradient / (current.curvature * (1.0 + damping))
+            else:
+                step = jump
             step = max(-MAX_LOG_STEP, min(MAX_LOG_STEP, step))
+            jump_next = False
             trial = evaluate(u + step)
             if trial.cost < current.cost:
                 u, current = math.log(trial.sigma), trial
                 damping = max(_LAMBDA_MIN, damping / 10.0)
-                if abs(step) <= xtol:
+                if current.cost == 0.0:
+                    message = "exact fit: the cost is 0"
+                elif abs(step) <= xtol:
                     message = f"converged: the last step changed log(sigma) by {abs(step):.1e}"
                 elif current.gradient == 0.0:
                     message = "converged: the gradient is 0"
             else:
                 damping *= 10.0
+                jump_next = step < 0.0 and jump is None
                 if abs(step) <= xtol or damping > _LAMBDA_MAX:
                     message = (
                         f"converged: no step down to {abs(step):.1e} in log(sigma) lowers the cost"
