@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib as mpl
 
 mpl.use("Agg")
@@ -22,6 +24,7 @@ from bumplib.book.plotting.exercises import (
     plot_kept_samples,
     plot_layer_check,
 )
+from bumplib.book.plotting.style import MAX_FIGURE_WIDTH
 
 
 def assert_complete(fig: Figure, n_axes: int) -> list:
@@ -39,6 +42,16 @@ def assert_complete(fig: Figure, n_axes: int) -> list:
     return axes
 
 
+def assert_stacked_and_narrow(fig: Figure, axes: list) -> None:
+    """The axes are stacked top to bottom in one column, and the figure fits a phone's page."""
+    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
+    fig.canvas.draw()
+    boxes = [ax.get_position() for ax in axes]
+    for upper, lower in itertools.pairwise(boxes):
+        assert upper.y0 >= lower.y1 - 1e-9
+        assert abs(upper.x0 - lower.x0) < 0.05
+
+
 def legend_texts(ax) -> list[str]:
     return [t.get_text() for t in ax.get_legend().get_texts()]
 
@@ -48,13 +61,20 @@ def legend_texts(ax) -> list[str]:
 
 def test_plot_exploding_band_rows_and_scales():
     fig = plot_exploding_band(sigmas=(2.0, 4.0), num=2001)
-    axes = assert_complete(fig, 4)
+    axes = assert_complete(fig, 2)
     for ax in axes:
         assert ax.get_yscale() == "log"
         ylim = ax.get_ylim()
         assert ylim[0] < 1 < 3.4e38 < ylim[1]  # both "value 1" and float32's limit show
+        # The bump (solid) and its sigma-derivative (dotted) share each panel.
+        styles = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
+        assert styles[r"$\varphi_\sigma(x)$"] == "-"
+        assert styles[r"$|\partial\varphi_\sigma / \partial\sigma|$"] == ":"
     assert "2" in axes[0].get_title()
-    assert "4" in axes[2].get_title()
+    assert "4" in axes[1].get_title()
+    # Stacked in one column, narrow enough for a phone.
+    assert axes[0].get_position().y0 > axes[1].get_position().y1 - 1e-9
+    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
     # The band of sigma = 2 is shaded: sqrt(2) < |x| < 2.
     patches = [p for p in axes[0].patches if p.get_label() and "band" in p.get_label()]
     assert patches
@@ -95,6 +115,7 @@ def traces() -> dict[str, SigmaHistory]:
 def test_plot_failure_traces_marks_the_failure(traces):
     fig = plot_failure_traces(traces, true_sigma=0.5)
     ax_sigma, ax_loss = assert_complete(fig, 2)
+    assert_stacked_and_narrow(fig, [ax_sigma, ax_loss])
     labels = legend_texts(ax_sigma)
     assert "BumpLayer at 0: $\\sigma$ = nan after step 1" in labels
     assert "StableBumpLayer" in labels
@@ -125,6 +146,7 @@ def test_plot_layer_check_counts_what_explodes():
     }
     fig = plot_layer_check(results, 5.0)
     axes = assert_complete(fig, 3)
+    assert_stacked_and_narrow(fig, axes)
     for ax in axes:
         texts = legend_texts(ax)
         assert "StableBumpLayer: 0 values > 1, 0 nan/inf" in texts
@@ -144,6 +166,7 @@ def test_plot_layer_check_rejects_other_results():
 def test_plot_activation_histograms_reports_the_share_outside():
     values = {"inside": np.linspace(-0.9, 0.9, 100), "wide": np.linspace(-3.0, 3.0, 100)}
     fig = plot_activation_histograms(values)
+    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
     (ax,) = assert_complete(fig, 1)
     texts = legend_texts(ax)
     assert texts[0] == "inside: min -0.9, max 0.9, 0% outside"
@@ -164,6 +187,7 @@ def test_plot_activation_histograms_counts_nonfinite_and_rejects_empty():
 def test_plot_gradient_decay():
     s = np.array([1.0, 10.0, 100.0])
     fig = plot_gradient_decay(s, 1 / s**2, 1 / s**2)
+    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
     (ax,) = assert_complete(fig, 1)
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert any("slope" in t for t in legend_texts(ax))
@@ -178,6 +202,11 @@ def test_plot_convergence():
     ]
     fig = plot_convergence(runs)
     ax_epochs, ax_path = assert_complete(fig, 2)
+    assert_stacked_and_narrow(fig, [ax_epochs, ax_path])
+    # The reference line is a yardstick (steps of exactly eta), not called a bound.
+    for ax in (ax_epochs, ax_path):
+        assert not any("bound" in t for t in legend_texts(ax))
+        assert any("exactly" in t for t in legend_texts(ax))
     measured = ax_epochs.get_lines()[0].get_ydata()
     assert measured[0] == 3
     assert np.isnan(measured[1])  # never converged: not drawn
@@ -194,6 +223,7 @@ def test_plot_convergence():
 def test_plot_kept_samples_shades_the_band():
     x, _, _ = bumplib.generate_data(2.0, -3.0, 3.0, n=5000, seed=0)
     fig = plot_kept_samples(x, 2.0, (-3.0, 3.0), bins=60)
+    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
     (ax,) = assert_complete(fig, 1)
     assert "5000 samples" in legend_texts(ax)
     heights = np.array([bar.get_height() for bar in ax.containers[0]])

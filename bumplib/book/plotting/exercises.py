@@ -33,7 +33,6 @@ from numpy.typing import ArrayLike, NDArray
 from bumplib.book.diagnostics import ConvergenceRun, LayerGradients, first_nonfinite
 from bumplib.book.plotting.style import (
     COLORS,
-    FONTSIZE,
     SERIES_COLORS,
     detached_figure,
     shade_band,
@@ -88,14 +87,15 @@ def plot_exploding_band(
     x_range: tuple[float, float] = (-5.0, 5.0),
     num: int = 40_001,
 ) -> Figure:
-    """Plot ``phi_sigma(x)`` and ``|d(phi)/d(sigma)|`` on log axes, one row per sigma.
+    """Plot ``phi_sigma(x)`` and ``|d(phi)/d(sigma)|`` on a log axis, one panel per sigma, stacked.
 
     Between ``sqrt(sigma)`` and ``sigma`` (shaded) both exceed 1 and grow
     without bound towards ``x = +-sqrt(sigma)`` (dotted lines). A
     dash-dotted line marks the largest float32: above it a Keras model holds
     ``inf``. Values come from the float64 reference and leave the plot at
     the top. Zeros (for ``|x| >= sigma``) cannot be shown on a log axis and
-    are left out.
+    are left out. The panels are stacked in one column, 6.5 in wide, so that
+    they stay legible on a phone.
 
     Args:
         sigmas: Widths, at least one; those ``> 1`` have a band.
@@ -103,7 +103,7 @@ def plot_exploding_band(
         num: Number of grid points (many, to resolve the spikes).
 
     Returns:
-        The figure, with two axes per width.
+        The figure, with one axes per width.
 
     """
     sigmas = check_sigma_list(sigmas)
@@ -111,47 +111,41 @@ def plot_exploding_band(
     if isinstance(num, bool) or not isinstance(num, int) or num < 2:
         raise ValueError(f"num must be an integer >= 2, got {num!r}.")
     x = np.linspace(*x_range, num)
-    fig = detached_figure(figsize=(11.0, 3.3 * len(sigmas)))
-    axes = np.atleast_2d(fig.subplots(len(sigmas), 2, sharex=True))
-    quantities = (
-        (bump, "bump", r"$\phi_\sigma(x)$", "The bump"),
-        (
-            bump_grad_sigma,
-            "grad_sigma",
-            r"$|\partial\phi_\sigma / \partial\sigma|$",
-            r"Its $\sigma$-derivative",
-        ),
+    fig = detached_figure(figsize=(6.5, 5.2 * len(sigmas)))
+    axes = np.atleast_1d(fig.subplots(len(sigmas), 1))
+    curves = (
+        (bump, "bump", "-", r"$\varphi_\sigma(x)$"),
+        (bump_grad_sigma, "grad_sigma", ":", r"$|\partial\varphi_\sigma / \partial\sigma|$"),
     )
-    for row, sigma in zip(axes, sigmas, strict=True):
-        for ax, (function, kind, ylabel, title) in zip(row, quantities, strict=True):
+    for ax, sigma in zip(axes, sigmas, strict=True):
+        for function, kind, style, label in curves:
             with np.errstate(over="ignore"):
                 values = np.abs(function(x, sigma))
             # Cap what leaves the axes (up to inf) just above it, so autoscaling stays finite.
             shown = np.where(values > 0, np.minimum(values, 10 * _LOG_TOP), np.nan)
-            ax.plot(x, shown, color=COLORS[kind], lw=2, label=ylabel)
-            shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="//", label=_BAND_LABEL)
-            root = math.sqrt(sigma)
-            vertical_pair(
-                ax, root, color=COLORS["sqrt_sigma"], linestyle=":", label=r"$x = \pm\sqrt{\sigma}$"
-            )
-            vertical_pair(
-                ax, sigma, color=COLORS["sigma"], linestyle="--", label=r"$x = \pm\sigma$"
-            )
-            ax.axhline(1.0, color=COLORS["reference"], ls="--", lw=1.2, label="value 1")
-            ax.axhline(FLOAT32_MAX, color=COLORS["loss"], ls="-.", lw=1.2, label="largest float32")
-            ax.set_yscale("log")
-            ax.set_ylim(1e-6, _LOG_TOP)
-            ax.set_xlim(*x_range)
-            style_axes(
-                ax,
-                xlabel="input $x$",
-                ylabel=ylabel,
-                title=rf"{title}, $\sigma$ = {sigma:g} (log scale)",
-                legend_loc="upper center",
-                legend_ncols=2,
-            )
-            for text in ax.get_legend().get_texts():
-                text.set_fontsize(FONTSIZE["legend"] - 2)
+            ax.plot(x, shown, color=COLORS[kind], ls=style, lw=2.2, label=label)
+        shade_band(ax, sigma, x_range, color=COLORS["bump"], hatch="//", label=_BAND_LABEL)
+        vertical_pair(
+            ax,
+            math.sqrt(sigma),
+            color=COLORS["sqrt_sigma"],
+            linestyle=":",
+            label=r"$x = \pm\sqrt{\sigma}$",
+        )
+        vertical_pair(ax, sigma, color=COLORS["sigma"], linestyle="--", label=r"$x = \pm\sigma$")
+        ax.axhline(1.0, color=COLORS["reference"], ls="--", lw=1.2, label="value 1")
+        ax.axhline(FLOAT32_MAX, color=COLORS["loss"], ls="-.", lw=1.2, label="largest float32")
+        ax.set_yscale("log")
+        ax.set_ylim(1e-6, _LOG_TOP)
+        ax.set_xlim(*x_range)
+        style_axes(
+            ax,
+            xlabel="input $x$",
+            ylabel="value (log scale)",
+            title=rf"The bump and its $\sigma$-derivative, $\sigma$ = {sigma:g}",
+            legend_loc="below",
+            legend_ncols=2,
+        )
     return fig
 
 
@@ -163,7 +157,7 @@ def plot_failure_traces(
     true_sigma: float | None = None,
     sigma_log: bool = False,
 ) -> Figure:
-    """Plot sigma (left) and the loss (right, log) after each optimizer step, marking failures.
+    """Plot sigma (top) and the loss (bottom, log) after each optimizer step, marking failures.
 
     Each history must record every batch (``SigmaHistory(every_n_batches=1)``,
     as :func:`bumplib.book.diagnostics.fit_layer` makes). Where sigma becomes
@@ -178,12 +172,12 @@ def plot_failure_traces(
         sigma_log: Use a log axis for sigma.
 
     Returns:
-        The figure, with two axes.
+        The figure, with two axes stacked (6.5 in wide, legible on a phone).
 
     """
     _check_mapping(histories, "histories")
-    fig = detached_figure(figsize=(11.0, 4.0))
-    ax_sigma, ax_loss = fig.subplots(1, 2)
+    fig = detached_figure(figsize=(6.5, 7.6))
+    ax_sigma, ax_loss = fig.subplots(2, 1, sharex=True)
     transform = mpl.transforms.blended_transform_factory(ax_loss.transData, ax_loss.transAxes)
     for i, (label, history) in enumerate(histories.items()):
         if not isinstance(history, SigmaHistory) or history.every_n_batches != 1:
@@ -234,6 +228,7 @@ def plot_failure_traces(
         ylabel=r"width $\sigma$",
         title=r"Width $\sigma$ after each step",
     )
+    ax_sigma.xaxis.set_tick_params(labelbottom=True)
     style_axes(
         ax_loss,
         xlabel="optimizer steps",
@@ -266,14 +261,15 @@ def plot_layer_check(
         ylim: y-limits of the three axes.
 
     Returns:
-        The figure, with three axes.
+        The figure, with three axes stacked in one column (6.5 in wide,
+        legible on a phone).
 
     """
     _check_mapping(results, "results")
     sigma = check_sigma(sigma)
     ylim = check_range(ylim, "ylim")
-    fig = detached_figure(figsize=(12.0, 4.2))
-    axes = fig.subplots(1, 3, sharex=True)
+    fig = detached_figure(figsize=(6.5, 11.0))
+    axes = fig.subplots(3, 1, sharex=True)
     names = (("y", "output $y$"), ("dy_dx", r"$\partial y/\partial x$"))
     names += (("dy_dsigma", r"$\partial y/\partial\sigma$"),)
     for label, result in results.items():
@@ -314,8 +310,7 @@ def plot_layer_check(
             title=rf"{ylabel}, $\sigma$ = {sigma:g}",
             legend_loc="lower center",
         )
-        for text in ax.get_legend().get_texts():
-            text.set_fontsize(FONTSIZE["legend"] - 2)
+        ax.xaxis.set_tick_params(labelbottom=True)
     return fig
 
 
@@ -330,8 +325,8 @@ def plot_activation_histograms(
     """Plot histograms of the values that reach a layer, with the safe range marked.
 
     One outline histogram per entry, on shared bins; dashed lines at
-    ``bounds``. The legend gives each entry's minimum and maximum (6
-    significant digits) and the share of its values strictly outside
+    ``bounds``. The legend (under the axes) gives each entry's minimum and
+    maximum (4 significant digits) and the share of its values strictly outside
     ``bounds``. Non-finite values are counted, not drawn.
 
     Args:
@@ -355,12 +350,12 @@ def plot_activation_histograms(
     low = min(float(finite.min()), bounds[0])
     high = max(float(finite.max()), bounds[1])
     edges = np.linspace(low, high, bins + 1)
-    fig = detached_figure(figsize=(8.0, 4.0))
+    fig = detached_figure(figsize=(6.5, 5.0))
     ax = fig.add_subplot()
     for i, (label, values) in enumerate(data.items()):
         ok = values[np.isfinite(values)]
         outside = float(np.mean((ok < bounds[0]) | (ok > bounds[1]))) if ok.size else 0.0
-        text = f"{label}: min {ok.min():.6g}, max {ok.max():.6g}, {100 * outside:.3g}% outside"
+        text = f"{label}: min {ok.min():.4g}, max {ok.max():.4g}, {100 * outside:.3g}% outside"
         if ok.size < values.size:
             text += f", {values.size - ok.size} nan/inf"
         ax.hist(
@@ -379,9 +374,8 @@ def plot_activation_histograms(
         xlabel="value reaching the bump layer",
         ylabel="density",
         title="Inputs of the bump layer",
-        legend_loc="upper left",
+        legend_loc="below",
     )
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.35)
     return fig
 
 
@@ -411,10 +405,14 @@ def plot_gradient_decay(
     g = np.asarray(mean_grads, dtype=float).ravel()
     if s.size == 0 or s.shape != g.shape or not (s > 0).all():
         raise ValueError("sigmas and mean_grads must be equal-length, non-empty, with sigmas > 0.")
-    fig = detached_figure(figsize=(7.0, 4.2))
+    fig = detached_figure(figsize=(6.5, 4.2))
     ax = fig.add_subplot()
     ax.loglog(
-        s, g, color=COLORS["grad_sigma"], lw=2.2, label=r"mean $|\partial\phi/\partial\sigma|$"
+        s,
+        g,
+        color=COLORS["grad_sigma"],
+        lw=2.2,
+        label=r"mean $|\partial\varphi/\partial\sigma|$",
     )
     if asymptote is not None:
         a = np.asarray(asymptote, dtype=float).ravel()
@@ -440,13 +438,15 @@ def plot_gradient_decay(
 
 
 def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.001) -> Figure:
-    """Plot epochs to converge against sigma (left) and sigma's path in each run (right).
+    """Plot epochs to converge against sigma (top) and sigma's path in each run (bottom).
 
-    The left axes compare the measured epochs with Adam "at full speed": a
-    step of exactly ``learning_rate`` in the right direction every time,
-    which needs ``(sigma - sigma_0) / (learning_rate * steps_per_epoch)``
-    epochs. The right axes draw sigma after each epoch of every run, with
-    that full-speed line for comparison.
+    Both axes compare the runs with a reference: steps of exactly
+    ``learning_rate``, all in the right direction, which need ``(sigma -
+    sigma_0) / (learning_rate * steps_per_epoch)`` epochs. It is a yardstick,
+    not a bound: Adam's steps are longer than ``learning_rate`` while the
+    gradient grows, so a path may run above that line for a while. The
+    bottom axes draw sigma after each epoch of every run. The two axes are
+    stacked (6.5 in wide, legible on a phone).
 
     Args:
         runs: Results of :func:`bumplib.book.diagnostics.measure_epochs_to_converge`.
@@ -460,21 +460,20 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
         raise ValueError("runs must be a non-empty sequence of ConvergenceRun.")
     if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-    fig = detached_figure(figsize=(11.0, 4.2))
-    ax_epochs, ax_path = fig.subplots(1, 2)
+    fig = detached_figure(figsize=(6.5, 8.6))
+    ax_epochs, ax_path = fig.subplots(2, 1)
+    reference_label = rf"steps of exactly $\eta$ = {learning_rate:g}"
     true = np.array([r.true_sigma for r in runs])
     measured = np.array([np.nan if r.epochs is None else r.epochs for r in runs], dtype=float)
-    bound = np.array(
+    reference = np.array(
         [(r.true_sigma - r.history[0]) / (learning_rate * r.steps_per_epoch) for r in runs]
     )
     ax_epochs.plot(true, measured, "o-", color=COLORS["sigma"], lw=2, ms=7, label="measured")
-    ax_epochs.plot(
-        true, bound, "--", color=COLORS["reference"], lw=1.5, label="Adam at full speed (bound)"
-    )
+    ax_epochs.plot(true, reference, "--", color=COLORS["reference"], lw=1.5, label=reference_label)
     ax_epochs.set_xscale("log")
     ax_epochs.set_yscale("log")
     _plain_log_ticks(ax_epochs.xaxis, true)
-    _plain_log_ticks(ax_epochs.yaxis, np.concatenate([measured, bound]))
+    _plain_log_ticks(ax_epochs.yaxis, np.concatenate([measured, reference]))
     style_axes(
         ax_epochs,
         xlabel=r"true $\sigma$",
@@ -491,14 +490,14 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
         )
         ax_path.axhline(run.true_sigma, color=color, ls=":", lw=1)
     first = runs[0]
-    full = first.history[0] + learning_rate * first.steps_per_epoch * np.arange(longest)
+    steady = first.history[0] + learning_rate * first.steps_per_epoch * np.arange(longest)
     ax_path.plot(
         np.arange(longest),
-        np.minimum(full, max(true) * 1.05),
+        np.minimum(steady, max(true) * 1.05),
         "--",
         color=COLORS["reference"],
         lw=1.5,
-        label="Adam at full speed",
+        label=reference_label,
     )
     style_axes(
         ax_path,
@@ -534,7 +533,7 @@ def plot_kept_samples(
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}.")
     values: NDArray[np.float64] = np.asarray(x, dtype=float).ravel()
-    fig = detached_figure(figsize=(8.0, 3.6))
+    fig = detached_figure(figsize=(6.5, 3.8))
     ax: Axes = fig.add_subplot()
     ax.hist(
         values,

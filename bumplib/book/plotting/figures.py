@@ -170,7 +170,7 @@ def plot_bump_family(
         ax,
         xlabel="input x",
         ylabel=LABELS["bump"],
-        title=r"The generalized bump $\phi_\sigma(x)$ for several widths $\sigma$",
+        title=r"The generalized bump $\varphi_\sigma(x)$ for several widths $\sigma$",
         legend_loc="outside",
     )
     return fig
@@ -295,7 +295,7 @@ def plot_training(
 
     """
     x, sigmas, losses, xlabel = _records(result, x_label)
-    fig = detached_figure(figsize=(7.5, 3.6))
+    fig = detached_figure(figsize=(7.0, 3.6))
     ax_sigma, ax_loss = fig.subplots(1, 2)
     marker = "o" if len(x) <= 60 else None
     n = sigmas.shape[1]

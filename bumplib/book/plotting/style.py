@@ -33,6 +33,7 @@ __all__ = [
     "FONTSIZE",
     "HATCHES",
     "LABELS",
+    "MAX_FIGURE_WIDTH",
     "SERIES_COLORS",
     "SERIES_MARKERS",
     "SPAN_FOR_LOG",
@@ -65,12 +66,17 @@ COLORS: Mapping[str, str] = MappingProxyType(
 #: Legend labels of the curves and lines named in ``COLORS``.
 LABELS = MappingProxyType(
     {
-        "bump": r"$\phi_\sigma(x)$",
-        "grad_sigma": r"$\partial\phi_\sigma / \partial\sigma$",
+        "bump": r"$\varphi_\sigma(x)$",
+        "grad_sigma": r"$\partial\varphi_\sigma / \partial\sigma$",
         "sigma": r"$x = \pm\sigma$",
         "sqrt_sigma": r"$x = \pm\sqrt{\sigma}$",
     }
 )
+
+#: Widest figure of the book, in inches: at the default 100 dpi a figure this wide is 700 px,
+#: which a phone's 360 px page shrinks by about half and still shows legibly at ``FONTSIZE``.
+#: Wider content is stacked into rows instead (issue 12).
+MAX_FIGURE_WIDTH = 7.0
 
 #: Colours and markers of the methods compared in one figure, in order.
 SERIES_COLORS = (
@@ -150,19 +156,28 @@ def style_axes(
 ) -> None:
     """Label, title, grid and legend of every axes of the book, at readable sizes.
 
-    ``legend_loc="outside"`` puts the legend to the right of the axes (the
-    constrained layout makes room for it).
+    ``legend_loc="outside"`` puts the legend to the right of the axes and
+    ``legend_loc="below"`` under them (the constrained layout makes room for
+    either); "below" keeps a figure narrow, for a phone's page.
     """
     ax.set_xlabel(xlabel, fontsize=FONTSIZE["label"])
     ax.set_ylabel(ylabel, fontsize=FONTSIZE["label"])
     ax.set_title(title, fontsize=FONTSIZE["title"])
     ax.tick_params(labelsize=FONTSIZE["tick"])
     ax.grid(alpha=0.3)
-    where = (
-        {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
-        if legend_loc == "outside"
-        else {"loc": legend_loc}
-    )
+    if legend_loc == "outside":
+        where = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
+    elif legend_loc == "below":
+        # Anchored a fixed distance under the axes: below the tick labels and the x label.
+        below = mpl.transforms.offset_copy(
+            ax.transAxes,
+            fig=ax.get_figure(root=True),
+            y=-2.6 * FONTSIZE["label"] - 8,
+            units="points",
+        )
+        where = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "bbox_transform": below}
+    else:
+        where = {"loc": legend_loc}
     ax.legend(**where, ncols=legend_ncols, fontsize=FONTSIZE["legend"], framealpha=0.9)
 
 
