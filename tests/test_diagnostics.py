@@ -298,3 +298,52 @@ def test_edge_case_inputs():
     assert np.isfinite(x).all()
     with pytest.raises(ValueError, match="num"):
         edge_case_inputs(1.0, num=1)
+
+
+# --- SafeDenominatorBumpLayer -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1e-30, 0.25, 0.5, 2.0])
+def test_safe_denominator_layer_equals_the_answer_layer_where_that_is_finite(sigma):
+    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+
+    x = np.array([0.0, 0.1, 0.3, 0.5, 1.2, 1.6, 2.5], dtype=np.float32)
+    safe = layer_gradients(SafeDenominatorBumpLayer, x, sigma)
+    answer = layer_gradients(BumpLayer, x, sigma)
+    np.testing.assert_array_equal(safe.y, answer.y)
+    finite = np.isfinite(answer.dy_dsigma)
+    np.testing.assert_array_equal(safe.dy_dsigma[finite], answer.dy_dsigma[finite])
+    np.testing.assert_array_equal(safe.dy_dx[finite], answer.dy_dx[finite])
+
+
+def test_safe_denominator_layer_has_finite_gradients_at_sigma_zero():
+    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+
+    x = np.linspace(-1.0, 1.0, 101)
+    answer = layer_gradients(BumpLayer, x, 0.0)
+    assert np.isnan(answer.dy_dsigma).all()  # the trap it cures
+    safe = layer_gradients(SafeDenominatorBumpLayer, x, 0.0)
+    assert np.all(safe.y == 0)
+    assert np.all(safe.dy_dsigma == 0)
+    assert np.all(safe.dy_dx == 0)
+
+
+def test_safe_denominator_layer_trains_to_zero_without_nan():
+    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+
+    bumplib.make_deterministic(0)
+    x, y, _ = bumplib.generate_data(0.0, min_x=-0.01, max_x=0.01, n=320, seed=0)
+    answer = fit_layer(BumpLayer(initial_sigma=0.0015), x, y, epochs=1)
+    safe = fit_layer(SafeDenominatorBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
+    assert np.isnan(answer.sigmas[-1, 0])
+    assert np.isfinite(safe.sigmas).all()
+    assert safe.sigmas[-1, 0] == 0.0
+
+
+def test_safe_denominator_layer_round_trips_through_its_config():
+    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+
+    layer = SafeDenominatorBumpLayer(initial_sigma=0.3, name="safe")
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(copy, SafeDenominatorBumpLayer)
+    assert copy.get_config() == layer.get_config()

@@ -1,7 +1,11 @@
-"""Measurements behind the worked exercises (chapter 4): bad data, bad gradients, slow training.
+"""Measurements behind chapters 3 and 4: bad data, bad gradients, slow training.
 
-Each function answers one question the exercises ask of a bump layer or of
-its training data:
+Each function answers one question that the stability chapter or the
+exercises ask of a bump layer or of its training data:
+
+* :class:`SafeDenominatorBumpLayer`: the answer's final layer with the one
+  change chapter 3 makes to it, a safe denominator beside the safe input, so
+  that ``sigma == 0`` no longer gives a ``nan`` gradient.
 
 * :func:`unfiltered_data`, :func:`count_bad_values` and :func:`band_fraction`:
   what ``y`` looks like when ``x`` is drawn *without*
@@ -30,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
+from bumplib.base_layer import BaseBumpLayer
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
 from bumplib.portability import perturb_rounding
@@ -41,6 +46,7 @@ __all__ = [
     "BadValueCounts",
     "ConvergenceRun",
     "LayerGradients",
+    "SafeDenominatorBumpLayer",
     "asymptotic_mean_abs_grad_sigma",
     "band_fraction",
     "count_bad_values",
@@ -57,6 +63,41 @@ __all__ = [
     "mse_between_widths",
     "unfiltered_data",
 ]
+
+
+# --- the sigma = 0 cure -------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="bumplib.book")
+class SafeDenominatorBumpLayer(BaseBumpLayer):
+    """The answer's :class:`~bumplib.BumpLayer` plus a safe denominator: no ``nan`` at sigma = 0.
+
+    Formula: as :class:`~bumplib.BumpLayer`, written with ``keras.ops``.
+    Outside the support the unselected branch is computed with the safe
+    input 0 (as in the answer) *and* the safe width 1, so it is
+    ``exp(-1 / (1 - 0)) = exp(-1)`` with a finite derivative for every
+    sigma, ``sigma == 0`` included, where the answer's layer computes
+    ``-0 / (0 - 0) = nan``. Inside the support nothing changes. It is
+    chapter 3's minimal cure of the ``sigma == 0`` trap, not a layer for
+    every input: for ``sigma > 1`` the band ``sqrt(sigma) < |x| < sigma`` is
+    selected and explodes as in the answer's layer.
+
+    Args:
+        initial_sigma: Starting width, a small non-negative value.
+        per_feature: One width per input feature.
+        sigma_regularizer: Regularizer for ``sigma``.
+        sigma_constraint: Constraint for ``sigma``; ``"non_neg"`` by default.
+        **kwargs: Base layer keyword arguments.
+    """
+
+    def call(self, inputs: Any) -> Any:
+        """Select the bump of a safe input and a safe width inside the support, 0 outside."""
+        sigma = self.sigma_tensor()
+        inside = keras.ops.abs(inputs) < sigma
+        safe_x = keras.ops.where(inside, inputs, 0.0)  # the answer's safe input
+        safe_sigma = keras.ops.where(inside, sigma, 1.0)  # the safe denominator
+        bump_values = keras.ops.exp(-safe_sigma / (safe_sigma - safe_x**2))
+        return keras.ops.where(inside, bump_values, 0.0)
 
 
 # --- checking data ------------------------------------------------------------------------------
