@@ -13,6 +13,7 @@ from tensorflow.python.ops import control_flow_util_v2
 import bumplib
 from bumplib.book.history import (
     StopAfterSteps,
+    array_text,
     classic_formula,
     plot_thread_formula,
     run_if_op,
@@ -194,3 +195,19 @@ def test_stop_after_steps_keeps_the_full_runs_batches():
 def test_stop_after_steps_rejects_bad_steps(steps):
     with pytest.raises(ValueError, match="positive integer"):
         StopAfterSteps(steps)
+
+
+# --- array_text --------------------------------------------------------------------------------
+
+
+def test_array_text_rounds_each_element_and_keeps_zeros_readable():
+    values = np.array([[0.0], [-0.0], [0.2953745], [-0.52714]], dtype=np.float32)
+    assert array_text(values, 1e-5) == "[0, -0, 0.29537, -0.52714]"
+    assert array_text([np.inf, np.nan], 1e-3) == "[inf, nan]"
+
+
+def test_array_text_rejects_bad_input():
+    with pytest.raises(TypeError, match="real numbers"):
+        array_text(["a"], 1e-3)
+    with pytest.raises(ValueError, match="resolution"):
+        array_text([1.0], 2.0)

@@ -11,6 +11,7 @@ happens today, with code cells that stay short:
 * :func:`plot_thread_formula` draws the thread's formula as an answer of
   the thread plotted it (two sharp spikes for ``sigma > 1``), with the
   stretched classic bump on top;
+* :func:`array_text` prints a row of float32 results at a given resolution;
 * :class:`StopAfterSteps` ends ``model.fit`` after a given number of
   optimizer steps, with the batches of the full run.
 """
@@ -28,6 +29,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from tensorflow.python.ops import control_flow_util_v2
 
+from bumplib.book.formatting import value_text
 from bumplib.book.plotting.style import (
     COLORS,
     break_at_support_edges,
@@ -42,6 +44,7 @@ from bumplib.validation import check_range, check_sigma_list
 
 __all__ = [
     "StopAfterSteps",
+    "array_text",
     "classic_formula",
     "plot_thread_formula",
     "run_if_op",
@@ -80,7 +83,7 @@ def run_if_op(
     x = tf.convert_to_tensor(x)
     spec = tf.TensorSpec(x.shape, x.dtype)
     branches = [
-        tf.function(lambda t, fn=fn: [fn(t)]).get_concrete_function(spec)
+        tf.function(lambda t, fn=fn: [fn(t)], autograph=False).get_concrete_function(spec)
         for fn in (then_fn, else_fn)
     ]
     (result,) = tf.raw_ops.If(
@@ -263,3 +266,24 @@ class StopAfterSteps(keras.callbacks.Callback):
         """Stop training once ``steps`` optimizer steps are taken."""
         if self._taken() >= self.steps:
             self.model.stop_training = True
+
+
+def array_text(values: Any, resolution: float) -> str:
+    """Return float32 results as ``"[a, b, ...]"``, each with the digits ``resolution`` allows.
+
+    Each element goes through :func:`bumplib.book.formatting.value_text`;
+    exact zeros print as ``0`` (``-0.0`` as ``-0``), so that a row of
+    outputs stays readable.
+
+    Raises:
+        TypeError: if ``values`` holds anything but real numbers.
+        ValueError: if ``resolution`` is not in ``(0, 1)``.
+    """
+    array = np.asarray(values)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"values must be real numbers, got dtype {array.dtype}.")
+    texts = [
+        ("-0" if math.copysign(1.0, v) < 0 else "0") if v == 0 else value_text(v, resolution)
+        for v in (float(v) for v in array.ravel())
+    ]
+    return "[" + ", ".join(texts) + "]"
