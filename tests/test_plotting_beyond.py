@@ -18,33 +18,21 @@ from bumplib import ScaledBumpLayer
 from bumplib.book.comparison import generate_gaussian_data
 from bumplib.book.plotting.beyond import (
     FAMILY_COLORS,
+    plot_ablation_trajectories,
     plot_family_fits,
     plot_localized_fits,
     plot_per_feature_sigmas,
-    plot_recovery_trajectories,
     plot_width_gradients,
 )
+from bumplib.book.recovery import Recovery
 from bumplib.reference import bump_grad_sigma
-from bumplib.training import FitResult, LayerFit
+from bumplib.training import LayerFit
 
 
 def drawn(fig: Figure) -> Figure:
     """Draw ``fig`` (so that layout and text problems surface) and return it."""
     fig.canvas.draw()
     return fig
-
-
-def fake_fit(start: float, end: float, steps: int, records: int, epochs: float) -> FitResult:
-    """A FitResult that moves geometrically from ``start`` to ``end`` (no training)."""
-    history = np.geomspace(start, end, records)
-    return FitResult(
-        sigma=end,
-        history=history,
-        losses=np.r_[np.nan, np.geomspace(1e-2, 1e-9, records - 1)],
-        steps=np.linspace(0, steps, records).astype(int),
-        epochs=epochs,
-        seconds=1.0,
-    )
 
 
 def fake_layer_fit(layer, sigmas: np.ndarray) -> LayerFit:
@@ -57,36 +45,42 @@ def fake_layer_fit(layer, sigmas: np.ndarray) -> LayerFit:
     )
 
 
-def test_recovery_trajectories():
-    recipe = {s: fake_fit(0.06, s, 3125 * 3, 4, 3.0) for s in (0.1, 2.0)}
-    fast = {s: fake_fit(1.0, s, 500, 21, 500.0) for s in (0.05, 0.1, 2.0, 50.0)}
-    fig = drawn(plot_recovery_trajectories(recipe, fast, recipe_max_steps=31_250))
+def fake_row(method: str, true_sigma: float, end: float) -> Recovery:
+    """An ablation row whose sigma moves geometrically from 1 to ``end`` (no training)."""
+    history = np.geomspace(1.0, end, 21) if end > 0 else np.r_[np.geomspace(1.0, 0.1, 20), 0.0]
+    return Recovery(method, true_sigma, end, 500, 1.0, history, np.arange(21) * 25)
+
+
+def test_ablation_trajectories():
+    rows = [
+        fake_row("fit_sigma (adam)", 50.0, 50.0),
+        fake_row("identity parametrization", 50.0, 25.6),
+        fake_row("identity parametrization", 0.05, 0.0),
+        fake_row("fit_sigma (adam)", 0.05, 0.05),
+    ]
+    fig = drawn(plot_ablation_trajectories(rows, 50.0))
     (ax,) = fig.axes
     assert_labelled(ax)
-    assert ax.get_xscale() == "symlog"
     assert ax.get_yscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sum("true" in label for label in labels) == 4  # one colour per distinct width
-    assert any("recipe" in label for label in labels)
-    assert any("fit_sigma" in label for label in labels)
-    # The speed limit: start + lr * steps, through the recipe's start.
-    limit = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
-    assert len(limit) == 1
-    x, y = limit[0].get_data()
-    np.testing.assert_allclose(y, 0.06 + 1e-3 * x, rtol=1e-6)
-    # The recipe's records are markers only: nothing is known between epochs.
-    markers = [line for line in ax.get_lines() if line.get_marker() == "o"]
-    assert len(markers) == 2
-    assert all(line.get_linestyle() == "None" for line in markers)
+    assert labels[:2] == ["fit_sigma (adam)", "identity parametrization"]
+    assert any("true" in label for label in labels)
+    assert fig.get_figwidth() <= 7.0
+    # A run that ends at sigma = 0 is drawn at the bottom edge, not dropped by the log scale.
+    fig = drawn(plot_ablation_trajectories(rows, 0.05))
+    (ax,) = fig.axes
+    bottom = ax.get_ylim()[0]
+    lines = [line for line in ax.get_lines() if line.get_label() == "identity parametrization"]
+    assert lines[0].get_ydata()[-1] == pytest.approx(bottom)
 
 
-def test_recovery_trajectories_only_fast_and_errors():
-    fig = drawn(plot_recovery_trajectories({}, {1.0: fake_fit(1.0, 1.0, 500, 21, 500.0)}))
-    assert_labelled(fig.axes[0])
-    with pytest.raises(ValueError, match="at least one"):
-        plot_recovery_trajectories({}, {})
-    with pytest.raises(TypeError, match="FitResult"):
-        plot_recovery_trajectories({1.0: "fit"}, {})
+def test_ablation_trajectories_errors():
+    rows = [fake_row("fit_sigma (adam)", 50.0, 50.0)]
+    with pytest.raises(ValueError, match="no row"):
+        plot_ablation_trajectories(rows, 5.0)
+    bare = [Recovery("curve_fit (scipy)", 50.0, 50.0, 9, 0.1)]
+    with pytest.raises(ValueError, match="history"):
+        plot_ablation_trajectories(bare, 50.0)
 
 
 def test_family_fits():
@@ -109,6 +103,7 @@ def test_family_fits():
         assert to_rgba(FAMILY_COLORS["bump"]) in colors
         assert to_rgba(FAMILY_COLORS["gaussian"]) in colors
     assert fig.axes[1].get_title() == "Data from the Gaussian family"
+    assert fig.get_figwidth() <= 7.0  # stacked, legible on a phone
     with pytest.raises(ValueError, match="no fits"):
         plot_family_fits({"other": (xb, yb)}, fits)
 
@@ -116,6 +111,7 @@ def test_family_fits():
 def test_width_gradients_draw_the_reference_derivative():
     fig = drawn(plot_width_gradients(sigmas=(0.5, 2.0), num=401))
     assert len(fig.axes) == 4
+    assert fig.get_figwidth() <= 7.0
     for ax in fig.axes:
         assert_labelled(ax)
     bottom_left = fig.axes[2]

@@ -18,11 +18,14 @@ import bumplib
 from bumplib.book.production import (
     LayerProbe,
     RoundTrip,
+    compiled_training,
     configure_logical_cpus,
+    fit_loss_scaled,
     fit_with_strategy,
     relative_difference,
     round_trip,
     time_forward_backward,
+    upstream_underflow,
     values_and_gradients,
 )
 
@@ -211,3 +214,73 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
     assert result["mirrored"] != result["history"][0]  # it trained
     # Same data, seed and global batch: equal up to the order of float32 sums.
     assert relative_difference(result["mirrored"], result["single"]) <= 1e-6
+
+
+def test_upstream_underflow_float16_and_loss_scale():
+    x, y, _ = bumplib.generate_data(0.5, n=20_000, seed=0)
+
+    def layer():
+        return bumplib.StableBumpLayer(
+            initial_sigma=0.499, parametrization="log", dtype="mixed_float16"
+        )
+
+    plain = upstream_underflow(layer(), x, y)
+    scaled = upstream_underflow(layer(), x, y, loss_scale=2.0**10)
+    assert plain > 0.5 > 0.01 > scaled
+    assert upstream_underflow(bumplib.StableBumpLayer(initial_sigma=0.499), x, y) == 0.0
+    exact = bumplib.StableBumpLayer(initial_sigma=0.5)
+    assert upstream_underflow(exact, x[:10], exact(x[:10]).numpy()) == 0.0
+    with pytest.raises(ValueError, match="loss_scale"):
+        upstream_underflow(layer(), x, y, loss_scale=0.0)
+
+
+@pytest.mark.parametrize("loss_scale", [None, 2.0**10, "dynamic"])
+def test_fit_loss_scaled_float16_stable_layer(loss_scale):
+    x, y, _ = bumplib.generate_data(0.5, n=4_000, seed=0)
+    layer = bumplib.StableBumpLayer(parametrization="log", dtype="mixed_float16")
+    fit = fit_loss_scaled(layer, x, y, loss_scale=loss_scale, steps=200, block=50)
+    assert fit.sigmas.shape == (5, 1)
+    assert list(fit.steps) == [0, 50, 100, 150, 200]
+    assert abs(fit.sigmas[-1, 0] - 0.5) / 0.5 < 2e-3
+    assert np.isfinite(fit.losses).all()
+
+
+def test_fit_loss_scaled_dynamic_skips_non_finite_steps():
+    # The thread's layer overflows float16 near |x| = 1 at sigma = 1: every gradient is nan,
+    # the LossScaleOptimizer skips every step, and sigma stays where it started.
+    x, y, _ = bumplib.generate_data(0.5, n=2_000, seed=0)
+    layer = bumplib.BumpLayer(initial_sigma=1.0, dtype="mixed_float16")
+    fit = fit_loss_scaled(layer, x, y, loss_scale="dynamic", steps=50, block=25)
+    assert fit.sigmas[-1, 0] == 1.0
+    unscaled = fit_loss_scaled(
+        bumplib.BumpLayer(initial_sigma=1.0, dtype="mixed_float16"), x, y, steps=25, block=25
+    )
+    assert np.isnan(unscaled.sigmas[-1, 0])
+
+
+def test_fit_loss_scaled_bad_settings():
+    x, y, _ = bumplib.generate_data(0.5, n=100, seed=0)
+    for bad in (0.0, -1.0, float("inf"), "static", True):
+        with pytest.raises(ValueError, match="loss_scale"):
+            fit_loss_scaled(bumplib.StableBumpLayer(), x, y, loss_scale=bad)
+    with pytest.raises(ValueError, match="multiple"):
+        fit_loss_scaled(bumplib.StableBumpLayer(), x, y, steps=30, block=25)
+    with pytest.raises(ValueError, match="finite"):
+        fit_loss_scaled(bumplib.StableBumpLayer(), np.full_like(x, np.nan), y, steps=25)
+
+
+def test_compiled_training_with_and_without_xla():
+    x, y, _ = bumplib.generate_data(0.5, n=2_000, seed=0)
+    learned = {}
+    for jit_compile in (False, True):
+        layer = bumplib.StableBumpLayer(parametrization="log")
+        train = compiled_training(layer, x, y, steps=100, jit_compile=jit_compile)
+        loss = float(train())
+        assert np.isfinite(loss)
+        learned[jit_compile] = float(layer.get_sigma()[0])
+    assert learned[True] == pytest.approx(learned[False], rel=1e-5)
+    assert abs(learned[True] - 0.5) < 1e-3
+    hlo = train.experimental_get_compiler_ir()(stage="hlo")
+    assert hlo.startswith("HloModule")
+    with pytest.raises(ValueError, match="steps"):
+        compiled_training(bumplib.StableBumpLayer(), x, y, steps=0, jit_compile=False)

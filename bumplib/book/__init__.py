@@ -8,7 +8,11 @@ modules by name:
   (chapter 4).
 * :mod:`bumplib.book.comparison`: bump against Gaussian, many widths at once,
   bumps inside a network (chapter 5).
-* :mod:`bumplib.book.production`: saving, serving, XLA, mixed precision and
-  several devices (chapter 5).
+* :mod:`bumplib.book.recovery`: the ablation of ``fit_sigma``'s Adam choices,
+  ``curve_fit`` on ``log(sigma)`` and the fair baselines (chapter 5).
+* :mod:`bumplib.book.production`: saving, serving, XLA, mixed precision with
+  loss scaling, and several devices (chapter 5).
+* :mod:`bumplib.book.tfp_bump`: TensorFlow Probability's bump, its ``tf.where``
+  trap and the fix (chapter 5).
 * :mod:`bumplib.book.plotting`: every figure of the book.
 """

@@ -9,6 +9,11 @@ Each helper answers one question of chapter 5's checklist with a measurement:
   backward pass take, with and without XLA (``jit_compile``)?
 * :func:`values_and_gradients`: what does a layer output, and what are its
   gradients, element by element, in its compute dtype (float16 included)?
+* :func:`compiled_training`: a training loop that XLA really compiles, even
+  under op determinism, where Keras' ``compile(jit_compile=True)`` declines.
+* :func:`upstream_underflow` and :func:`fit_loss_scaled`: how many per-sample
+  gradients flush to 0 in float16, and training with a fixed or dynamic loss
+  scale (``keras.optimizers.LossScaleOptimizer``).
 * :func:`configure_logical_cpus` and :func:`fit_with_strategy`: train under a
   ``tf.distribute`` strategy, for example ``MirroredStrategy`` on two logical
   CPU devices, and compare with one device.
@@ -27,18 +32,21 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike
 
-from bumplib.callbacks import SigmaHistory
+from bumplib.callbacks import SigmaHistory, find_bump_layer
 from bumplib.stable_layer import StableBumpLayer
-from bumplib.training import FitResult, make_recovery_optimizer
+from bumplib.training import FitResult, LayerFit, make_recovery_optimizer
 
 __all__ = [
     "LayerProbe",
     "RoundTrip",
+    "compiled_training",
     "configure_logical_cpus",
+    "fit_loss_scaled",
     "fit_with_strategy",
     "relative_difference",
     "round_trip",
     "time_forward_backward",
+    "upstream_underflow",
     "values_and_gradients",
 ]
 
@@ -303,6 +311,7 @@ def fit_with_strategy(
     learning_rate: float = 0.1,
     initial_sigma: float = 1.0,
     seed: int = 0,
+    steps_per_execution: int = 1,
 ) -> FitResult:
     """Learn sigma with ``model.fit`` under a distribution strategy (or none).
 
@@ -328,6 +337,8 @@ def fit_with_strategy(
         learning_rate: Adam's starting learning rate (applied to ``log(sigma)``).
         initial_sigma: Starting width, ``> 0``.
         seed: Seeds Keras and TensorFlow before the model is made.
+        steps_per_execution: Optimizer steps per call into the compiled
+            training graph (the same steps, fewer returns to Python).
 
     Returns:
         A :class:`~bumplib.FitResult` (history per epoch).
@@ -341,7 +352,11 @@ def fit_with_strategy(
         layer = StableBumpLayer(initial_sigma=initial_sigma, parametrization="log")
         model = keras.Sequential([keras.Input(shape=(1,)), layer])
         steps = epochs * math.ceil(len(x) / global_batch_size)
-        model.compile(optimizer=make_recovery_optimizer(learning_rate, steps), loss="mse")
+        model.compile(
+            optimizer=make_recovery_optimizer(learning_rate, steps),
+            loss="mse",
+            steps_per_execution=steps_per_execution,
+        )
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch_size)
     record = SigmaHistory(layer)
     start = time.perf_counter()
@@ -362,3 +377,191 @@ def relative_difference(a: float, b: float) -> float:
     if a == b:
         return 0.0
     return abs(a - b) / abs(b) if b != 0 else math.inf
+
+
+def upstream_underflow(
+    layer: keras.layers.Layer, x: ArrayLike, y: ArrayLike, loss_scale: float = 1.0
+) -> float:
+    """Return the fraction of per-sample upstream gradients that round to 0 in the layer's dtype.
+
+    The loss is the mean squared error computed in float32 from the layer's
+    output, times ``loss_scale``. Its gradient with respect to the output,
+    ``2 * loss_scale * (output - y) / n`` per sample, reaches the layer in the
+    layer's compute dtype (float16 under ``"mixed_float16"``), where values
+    below about ``3e-8`` round to 0: those samples then contribute nothing to
+    the gradient of sigma. Only samples whose residual is not 0 are counted.
+
+    Args:
+        layer: A layer (built or not).
+        x: Inputs, shape ``(n, 1)``.
+        y: Targets, shape ``(n, 1)``.
+        loss_scale: The factor the loss is multiplied by, ``> 0``.
+
+    Returns:
+        The fraction in ``[0, 1]`` (0 when no residual is non-zero).
+
+    Raises:
+        ValueError: for a ``loss_scale`` that is not a finite number ``> 0``.
+    """
+    if not (isinstance(loss_scale, (int, float)) and 0 < loss_scale < math.inf):
+        raise ValueError(f"loss_scale must be a finite number > 0, got {loss_scale!r}.")
+    x_t = tf.constant(np.asarray(x, dtype=np.float32).reshape(-1, 1))
+    y_t = tf.constant(np.asarray(y, dtype=np.float32).reshape(-1, 1))
+    with tf.GradientTape() as tape:
+        output = layer(x_t)
+        tape.watch(output)
+        residual = tf.cast(output, tf.float32) - y_t
+        loss = tf.reduce_mean(tf.square(residual)) * loss_scale
+    upstream = tape.gradient(loss, output).numpy()
+    moving = residual.numpy() != 0
+    if not moving.any():
+        return 0.0
+    return float(np.mean(upstream[moving] == 0))
+
+
+def fit_loss_scaled(
+    layer: keras.layers.Layer,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    loss_scale: float | str | None = None,
+    steps: int = 500,
+    learning_rate: float = 0.1,
+    block: int = 25,
+    seed: int = 0,
+) -> LayerFit:
+    """Train ``layer`` full-batch like :func:`~bumplib.fit_full_batch`, with loss scaling.
+
+    The optimizer is :func:`~bumplib.make_recovery_optimizer` (Adam,
+    ``beta_1 = beta_2 = 0.5``, cosine decay), the loss the mean squared error
+    in float32. ``loss_scale`` decides what the backward pass sees:
+
+    * ``None``: the loss itself (what ``fit_full_batch`` does);
+    * a number ``s``: the gradient of ``s * loss``, divided by ``s`` before
+      the update (a fixed loss scale);
+    * ``"dynamic"``: Keras' ``keras.optimizers.LossScaleOptimizer`` around the
+      optimizer, which scales the loss (from ``2**15``), skips any step whose
+      gradients are not finite and halves the scale then, and doubles it
+      after 2000 finite steps.
+
+    Args:
+        layer: A layer or model (for example with ``dtype="mixed_float16"``);
+            trained in place.
+        x: Inputs, shape ``(n, 1)``, finite.
+        y: Targets of the layer's output shape, finite.
+        loss_scale: ``None``, a finite number ``> 0`` or ``"dynamic"``.
+        steps: Optimizer steps, a multiple of ``block``.
+        learning_rate: Starting learning rate.
+        block: Steps between two records.
+        seed: Seeds Keras and TensorFlow.
+
+    Returns:
+        A :class:`~bumplib.LayerFit`.
+
+    Raises:
+        ValueError: for a bad ``loss_scale``, ``steps`` or ``block``, or
+            non-finite data.
+    """
+    if not (
+        loss_scale is None
+        or loss_scale == "dynamic"
+        or (
+            isinstance(loss_scale, (int, float))
+            and not isinstance(loss_scale, bool)
+            and 0 < loss_scale < math.inf
+        )
+    ):
+        raise ValueError(
+            f"loss_scale must be None, a finite number > 0 or 'dynamic', got {loss_scale!r}."
+        )
+    for name, value in (("steps", steps), ("block", block)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if steps % block:
+        raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite; filter out nan and inf first.")
+    keras.utils.set_random_seed(seed)
+    x_t, y_t = tf.constant(x), tf.constant(y)
+    layer(x_t[:1])
+    variables = layer.trainable_variables
+    optimizer = make_recovery_optimizer(learning_rate, steps)
+    dynamic = loss_scale == "dynamic"
+    if dynamic:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(variables)
+    scale = 1.0 if loss_scale is None or dynamic else float(loss_scale)
+
+    def mse() -> tf.Tensor:
+        return tf.reduce_mean(tf.square(tf.cast(layer(x_t), tf.float32) - y_t))
+
+    @tf.function
+    def train_block() -> None:
+        for _ in tf.range(block):
+            with tf.GradientTape() as tape:
+                loss = mse()
+                scaled = optimizer.scale_loss(loss) if dynamic else loss * scale
+            grads = tape.gradient(scaled, variables)
+            if not dynamic:
+                grads = [g / scale for g in grads]
+            optimizer.apply(grads, variables)
+
+    watched = find_bump_layer(layer)
+    losses, sigmas = [], []
+    for i in range(steps // block + 1):
+        if i:
+            train_block()
+        losses.append(float(mse()))
+        sigmas.append(np.asarray(watched.get_sigma(), dtype=np.float64))
+    return LayerFit(
+        layer=layer,
+        losses=np.array(losses),
+        steps=np.arange(0, steps + 1, block),
+        sigmas=np.array(sigmas).reshape(len(losses), -1),
+    )
+
+
+def compiled_training(
+    layer: keras.layers.Layer,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    steps: int,
+    jit_compile: bool,
+    learning_rate: float = 0.1,
+) -> tf.types.experimental.GenericFunction:
+    """Return a ``tf.function`` that trains ``layer`` for ``steps`` full-batch steps per call.
+
+    The steps are those of :func:`~bumplib.fit_full_batch` (Adam with short
+    memories and a cosine decay over ``steps``, mean squared error), in one
+    ``tf.range`` loop. With ``jit_compile=True`` the whole loop is compiled
+    by XLA, also under op determinism (``tf.function`` does not ask Keras);
+    ``function.experimental_get_compiler_ir()(stage="hlo")`` then returns the
+    XLA program it runs. Each call returns the final mean squared error.
+
+    Raises:
+        ValueError: for ``steps < 1``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}.")
+    x_t = tf.constant(np.asarray(x, dtype=np.float32))
+    y_t = tf.constant(np.asarray(y, dtype=np.float32))
+    layer(x_t[:1])
+    variables = layer.trainable_variables
+    optimizer = make_recovery_optimizer(learning_rate, steps)
+    optimizer.build(variables)
+
+    def mse() -> tf.Tensor:
+        return tf.reduce_mean(tf.square(tf.cast(layer(x_t), tf.float32) - y_t))
+
+    @tf.function(jit_compile=jit_compile)
+    def train() -> tf.Tensor:
+        for _ in tf.range(steps):
+            with tf.GradientTape() as tape:
+                loss = mse()
+            optimizer.apply(tape.gradient(loss, variables), variables)
+        return mse()
+
+    return train

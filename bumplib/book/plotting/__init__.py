@@ -24,10 +24,10 @@ from __future__ import annotations
 from bumplib.book.plotting.animation import animation_html, bump_animation
 from bumplib.book.plotting.beyond import (
     FAMILY_COLORS,
+    plot_ablation_trajectories,
     plot_family_fits,
     plot_localized_fits,
     plot_per_feature_sigmas,
-    plot_recovery_trajectories,
     plot_width_gradients,
 )
 from bumplib.book.plotting.exercises import (
@@ -53,6 +53,7 @@ __all__ = [
     "FAMILY_COLORS",
     "animation_html",
     "bump_animation",
+    "plot_ablation_trajectories",
     "plot_activation_histograms",
     "plot_bump_and_gradient",
     "plot_bump_family",
@@ -66,7 +67,6 @@ __all__ = [
     "plot_localized_fits",
     "plot_per_feature_sigmas",
     "plot_recovery_table_figure",
-    "plot_recovery_trajectories",
     "plot_sigma_trajectories",
     "plot_training",
     "plot_width_gradients",

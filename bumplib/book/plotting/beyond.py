@@ -1,7 +1,7 @@
 """Figures of chapter 5, "Beyond the answer".
 
-* :func:`plot_recovery_trajectories`: sigma during training, the thread's
-  recipe against :func:`bumplib.fit_sigma`, for many widths on one axes.
+* :func:`plot_ablation_trajectories`: sigma during training with
+  ``fit_sigma``'s Adam settings and with each of them switched back alone.
 * :func:`plot_family_fits`: bump and Gaussian layers fitted to data of each
   family.
 * :func:`plot_width_gradients`: the two families and their derivatives with
@@ -26,29 +26,27 @@ import matplotlib as mpl
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
 from bumplib.book.comparison import width_gradient
 from bumplib.book.plotting.style import (
     COLORS,
-    FONTSIZE,
     SERIES_COLORS,
     break_at_support_edges,
-    check_positive,
     detached_figure,
     style_axes,
 )
+from bumplib.book.recovery import Recovery
 from bumplib.stable_layer import stable_bump
-from bumplib.training import FitResult, LayerFit
+from bumplib.training import LayerFit
 from bumplib.validation import check_count, check_range, check_sigma_list
 
 __all__ = [
     "FAMILY_COLORS",
+    "plot_ablation_trajectories",
     "plot_family_fits",
     "plot_localized_fits",
     "plot_per_feature_sigmas",
-    "plot_recovery_trajectories",
     "plot_width_gradients",
 ]
 
@@ -58,119 +56,52 @@ _FAMILY_NAMES = {"bump": "bump", "gaussian": "Gaussian"}
 _LINESTYLES = ("-", "--", "-.", ":")
 
 
-def _check_fits(fits: Mapping[float, FitResult], name: str) -> dict[float, FitResult]:
-    """Return ``fits`` as a dict of width to :class:`~bumplib.FitResult`, checked."""
-    if not isinstance(fits, Mapping):
-        raise TypeError(f"{name} must map each true sigma to a FitResult, got {fits!r}.")
-    checked = {}
-    for sigma, result in fits.items():
-        if not isinstance(result, FitResult):
-            raise TypeError(
-                f"{name}[{sigma!r}] must be a bumplib FitResult, got {type(result).__name__}."
-            )
-        checked[check_positive(sigma, f"a key of {name}")] = result
-    return checked
+def plot_ablation_trajectories(rows: Sequence[Recovery], true_sigma: float) -> Figure:
+    """Plot sigma against optimizer steps for each variant of an ablation, at one true sigma.
 
-
-def plot_recovery_trajectories(
-    recipe: Mapping[float, FitResult],
-    fast: Mapping[float, FitResult],
-    recipe_learning_rate: float = 1e-3,
-    recipe_max_steps: int | None = None,
-) -> Figure:
-    """Plot sigma against optimizer steps for the thread's recipe and for ``fit_sigma``.
-
-    Both axes are logarithmic (the x-axis linear below 10 steps, so that step
-    0 shows). Each true width has one colour; the recipe is drawn as one
-    marker per epoch (its records; nothing is known in between), ``fit_sigma``
-    as a solid line (records every few steps). A dotted grey line shows how far
-    Adam with ``recipe_learning_rate`` can take sigma from the recipe's
-    start: about one learning rate per step at most, so ``start + lr *
-    steps``. A vertical line marks ``recipe_max_steps``, the recipe's
-    largest budget, when given.
+    One line per variant (:func:`bumplib.book.recovery.adam_ablation`'s
+    rows whose ``true_sigma`` is ``true_sigma``), on a logarithmic sigma
+    axis, with the true sigma dashed. A variant that ends at sigma = 0 is
+    drawn down to the axis' bottom edge.
 
     Args:
-        recipe: The recipe's fits by true width (may be empty).
-        fast: ``fit_sigma``'s fits by true width (may be empty).
-        recipe_learning_rate: Adam's learning rate in the recipe.
-        recipe_max_steps: The recipe's largest number of steps, or None.
+        rows: Rows of an ablation, with their ``history`` and ``history_steps``.
+        true_sigma: Which true sigma to draw.
 
     Returns:
         The figure.
 
     Raises:
-        ValueError: if both mappings are empty, or for a bad width or setting.
-        TypeError: for a value that is not a :class:`~bumplib.FitResult`.
-
+        ValueError: if no row has that true sigma, or a row has no history.
     """
-    recipe = _check_fits(recipe, "recipe")
-    fast = _check_fits(fast, "fast")
-    if not recipe and not fast:
-        raise ValueError("give at least one fit in recipe or fast.")
-    recipe_learning_rate = check_positive(recipe_learning_rate, "recipe_learning_rate")
-    widths = sorted(set(recipe) | set(fast))
-    shades = mpl.colormaps["viridis"](np.linspace(0.0, 0.92, len(widths)))
-    color_of = {s: mpl.colors.to_hex(c) for s, c in zip(widths, shades, strict=True)}
-
-    fig = detached_figure(figsize=(9.0, 5.0))
+    (true_sigma,) = check_sigma_list([true_sigma], "true_sigma")
+    chosen = [row for row in rows if row.true_sigma == true_sigma]
+    if not chosen:
+        raise ValueError(f"no row of the ablation has true_sigma = {true_sigma:g}.")
+    if any(row.history.size == 0 or row.history.shape != row.history_steps.shape for row in chosen):
+        raise ValueError("every row needs a history and its steps (adam_ablation records them).")
+    fig = detached_figure(figsize=(7.0, 4.4))
     ax = fig.add_subplot()
-    for sigma, result in recipe.items():
-        ax.plot(result.steps, result.history, color=color_of[sigma], ls="none", marker="o", ms=5)
-    for sigma, result in fast.items():
-        ax.plot(result.steps, result.history, color=color_of[sigma], ls="-", lw=2)
-    largest = max(int(np.max(r.steps)) for r in (*recipe.values(), *fast.values()))
-    if recipe_max_steps is not None:
-        recipe_max_steps = check_count(recipe_max_steps, "recipe_max_steps", 1)
-        largest = max(largest, recipe_max_steps)
-        ax.axvline(recipe_max_steps, color="0.5", lw=1, ls="-.")
-    handles = [
-        Line2D([], [], color=color_of[s], lw=2, label=rf"true $\sigma$ = {s:g}") for s in widths
-    ]
-    if recipe:
-        start = float(np.median([r.history[0] for r in recipe.values()]))
-        steps = np.unique(np.concatenate([[0.0], np.geomspace(1.0, 2.0 * largest, 200)]))
-        ax.plot(steps, start + recipe_learning_rate * steps, color="0.4", ls=":", lw=2)
-        handles += [
-            Line2D(
-                [],
-                [],
-                color="0.3",
-                ls="none",
-                marker="o",
-                ms=5,
-                label="thread's recipe (per epoch)",
-            ),
-            Line2D(
-                [],
-                [],
-                color="0.4",
-                ls=":",
-                lw=2,
-                label=f"start + {recipe_learning_rate:g} per step\n(Adam's pace in the recipe)",
-            ),
-        ]
-    if fast:
-        handles.append(Line2D([], [], color="0.3", ls="-", lw=2, label="fit_sigma"))
-    if recipe_max_steps is not None:
-        handles.append(Line2D([], [], color="0.5", ls="-.", lw=1, label="recipe's largest budget"))
-    ax.set_xscale("symlog", linthresh=10.0)
+    positive = np.concatenate([row.history[row.history > 0] for row in chosen])
+    floor = min(float(positive.min()), true_sigma) / 3
+    for i, row in enumerate(chosen):
+        ax.plot(
+            row.history_steps,
+            np.maximum(row.history, floor),
+            color=SERIES_COLORS[i % len(SERIES_COLORS)],
+            ls=_LINESTYLES[i % len(_LINESTYLES)],
+            lw=2.2 if i == 0 else 1.6,
+            label=row.method,
+        )
+    ax.axhline(true_sigma, color="0.3", lw=1, ls="--", label=rf"true $\sigma = {true_sigma:g}$")
     ax.set_yscale("log")
-    ax.set_xlim(0, 2.0 * largest)
-    all_sigmas = np.concatenate([r.history for r in (*recipe.values(), *fast.values())])
-    ax.set_ylim(min(all_sigmas.min(), min(widths)) / 1.5, max(all_sigmas.max(), max(widths)) * 1.5)
-    ax.set_xlabel("optimizer steps (log scale; linear below 10)", fontsize=FONTSIZE["label"])
-    ax.set_ylabel(r"width $\sigma$ (log scale)", fontsize=FONTSIZE["label"])
-    ax.set_title(
-        r"Recovering $\sigma$: the thread's recipe against fit_sigma", fontsize=FONTSIZE["title"]
-    )
-    ax.tick_params(labelsize=FONTSIZE["tick"])
-    ax.grid(alpha=0.3)
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=FONTSIZE["legend"] - 1,
-        framealpha=0.9,
+    ax.set_ylim(bottom=floor)
+    style_axes(
+        ax,
+        xlabel="optimizer steps",
+        ylabel=r"$\sigma$ (log scale)",
+        title=rf"Recovering $\sigma = {true_sigma:g}$, one change at a time",
+        legend_loc="best",
     )
     return fig
 
@@ -215,8 +146,8 @@ def plot_family_fits(
     num = check_count(num, "num", 2)
     max_points = check_count(max_points, "max_points", 1)
     grid = np.linspace(*x_range, num).reshape(-1, 1)
-    fig = detached_figure(figsize=(4.6 * len(data), 4.0))
-    axes = np.atleast_1d(fig.subplots(1, len(data), sharey=True))
+    fig = detached_figure(figsize=(7.0, 3.8 * len(data)))
+    axes = np.atleast_1d(fig.subplots(len(data), 1, sharex=True))
     for ax, (data_name, (x, y)) in zip(axes, data.items(), strict=True):
         if data_name not in fits or not fits[data_name]:
             raise ValueError(f"no fits given for the data set {data_name!r}.")
@@ -279,7 +210,7 @@ def plot_width_gradients(
     num = check_count(num, "num", 2)
     x = np.linspace(*x_range, num)
     height = float(np.exp(-1.0))
-    fig = detached_figure(figsize=(4.6 * len(sigmas), 6.4))
+    fig = detached_figure(figsize=(min(7.0, 3.5 * len(sigmas)), 6.4))
     axes = fig.subplots(2, len(sigmas), sharex=True, squeeze=False)
     for col, sigma in enumerate(sigmas):
         phi = stable_bump(tf.constant(x), tf.constant(sigma, tf.float64)).numpy()
@@ -391,8 +322,8 @@ def plot_localized_fits(
     target = np.asarray(target, dtype=np.float64).ravel()
     if target.shape[0] != x.shape[0]:
         raise ValueError(f"x has {x.shape[0]} points but target has {target.shape[0]}.")
-    fig = detached_figure(figsize=(11.0, 4.2))
-    ax_fit, ax_loss = fig.subplots(1, 2)
+    fig = detached_figure(figsize=(7.0, 8.0))
+    ax_fit, ax_loss = fig.subplots(2, 1)
     ax_fit.plot(x.ravel(), target, color="black", lw=3.5, alpha=0.35, label="target")
     for i, (name, fit) in enumerate(fits.items()):
         color = SERIES_COLORS[i % len(SERIES_COLORS)]
