@@ -59,6 +59,7 @@ else
   stage "unit tests" pytest -p no:cacheprovider tests
   notebooks "nbval"
   stage "book build and HTML check" bash scripts/build_book.sh
+  stage "book in headless Chromium (1280 px, 390 px)" bash scripts/browser_test.sh
 fi
 
 echo
