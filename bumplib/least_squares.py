@@ -8,39 +8,44 @@ on any Keras backend:
 
 * The model is the stable bump (:func:`bumplib.stable_bump`): ``phi =
   exp(-t)`` with ``t = sigma / (sigma - x**2)`` where ``|x| < min(sigma,
-  sqrt(sigma))`` and ``exp(-t)`` does not underflow, 0 elsewhere.
+  sqrt(sigma))`` and ``exp(-t)`` does not underflow, 0 elsewhere
+  (:func:`bump_and_log_sigma_jacobian`).
 * The unknown is ``u = log(sigma)``, so a step changes sigma by a *relative*
   amount, and sigma stays positive. The Jacobian is the closed form
   ``d(phi)/du = sigma * d(phi)/d(sigma) = phi * t**2 * x**2 / sigma``
   (:func:`bumplib.bump_grad_sigma` times sigma), computed in the same pass as
-  ``phi``: one evaluation per iteration gives the residuals, the cost, the
-  gradient and the Gauss-Newton curvature.
+  ``phi``: one evaluation per iteration gives the cost, the gradient and the
+  Gauss-Newton curvature, in one compiled graph where the backend has one
+  (:func:`compile_for_backend`).
 * Each step is the Gauss-Newton step damped by Marquardt's factor
   ``1 + lambda`` and capped at ``MAX_LOG_STEP`` in ``log(sigma)``; it is
   accepted only if the *real* sum of squares falls. This matters because for
   ``sigma < 1`` the bump jumps at ``|x| = sigma`` (from ``exp(-1/(1 -
   sigma))`` to 0), so the cost is discontinuous in sigma wherever sigma
-  crosses a sample's ``|x|``; the linearization does not see those jumps, the
-  accept/reject test does, and a rejected step is retried shorter.
+  crosses a sample's ``|x|``. The linearization does not see those jumps; the
+  accept/reject test does, and after a rejected step down a model that knows
+  where each sample leaves the support proposes the next step
+  (:meth:`LeastSquaresProblem.jump_aware_step`).
 * When no sample lies inside the bump's support, the cost is flat in sigma
   (every gradient is 0): sigma then grows by a factor ``e`` per iteration until
   the bump meets the data.
 
-Precision: the samples are float32, and so are the element-wise values and,
-by default, the three sums (cost, gradient, curvature). That is enough: the
-sums need only decide the sign of a cost difference and the size of a step,
-and from 100k samples the fit lands within a float32 rounding of sigma (a
-relative error below 1e-7) for every sigma in [0.03, 50]. ``accumulate=
-"float64"`` sums in float64 instead where the backend computes in it (JAX
-only with ``jax_enable_x64``); it lands on the same sigma, a little slower.
-Sigma is rounded to float32 before each evaluation, so the sigma returned is
-exactly one whose cost was measured.
+Precision: the samples are float32 and are taken as exact; the arithmetic is
+float64 by default, where the backend computes in it (TensorFlow, PyTorch,
+NumPy; JAX only with ``jax_enable_x64``, float32 otherwise). Float32
+*sums* would be enough, but float32 *values* of the bump are not: their
+rounding errors are biased by about a tenth of an ulp, and for a wide bump
+(sigma = 50, x in (-1, 1)) phi changes by only ``x**2 / sigma`` (under 1%)
+per relative change of sigma, so that bias moves the float32 fit by 8e-7 at
+sigma = 50 (and more beyond). ``dtype="float32"`` does everything in float32
+(about twice as fast; relative errors up to about 1e-6 at sigma = 50).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,21 +57,28 @@ from numpy.typing import ArrayLike
 from bumplib.validation import check_sigma
 
 __all__ = [
+    "COARSE",
+    "COARSE_MIN",
+    "COARSE_XTOL",
     "MAX_LOG_STEP",
     "XTOL",
     "LeastSquaresFit",
+    "LeastSquaresProblem",
     "LeastSquaresTerms",
-    "SortedSamples",
+    "bump_and_log_sigma_jacobian",
     "check_recovery_data",
+    "compile_for_backend",
     "least_squares_sigma",
 ]
 
 #: Largest change of ``log(sigma)`` in one step: a factor ``e**2`` (about 7.4) in sigma.
 MAX_LOG_STEP = 2.0
-#: Default convergence threshold on a step in ``log(sigma)``: float32's resolution.
-XTOL = float(np.finfo(np.float32).eps)
-#: Marquardt's damping at the start, and its bounds.
-_LAMBDA_START, _LAMBDA_MIN, _LAMBDA_MAX = 1e-3, 1e-12, 1e16
+#: Default convergence threshold on a step in ``log(sigma)``.
+XTOL = 1e-9
+#: The two-stage fit: stride of the first stage, its least number of samples, its tolerance.
+COARSE, COARSE_MIN, COARSE_XTOL = 16, 2000, 1e-4
+#: Marquardt's damping at the start, its bounds, and its least value after a rejected step.
+_LAMBDA_START, _LAMBDA_MIN, _LAMBDA_MAX, _LAMBDA_REJECTED = 1e-3, 1e-6, 1e16, 1.0
 #: The stable bump's range: ``0 <= phi <= exp(-1)``.
 BUMP_MAX = math.exp(-1.0)
 
@@ -77,10 +89,79 @@ def _underflow_cutoff(dtype: str) -> float:
     return 1.0 - math.log(float(tiny))
 
 
-def _accumulation_dtype(dtype: str) -> str:
-    """Return float64 if the backend computes in it (JAX without x64 does not), else ``dtype``."""
-    probe = ops.cast(ops.convert_to_tensor(np.zeros(1, dtype=dtype)), "float64")
-    return "float64" if keras.backend.standardize_dtype(probe.dtype) == "float64" else dtype
+def working_dtype(dtype: str) -> str:
+    """Return ``dtype``, or float32 if it is float64 and the backend has no float64 (JAX's default).
+
+    Raises:
+        ValueError: unless ``dtype`` is ``"float32"`` or ``"float64"``.
+    """
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    probe = ops.convert_to_tensor(np.zeros(1, dtype=dtype))
+    return keras.backend.standardize_dtype(probe.dtype)
+
+
+def bump_and_log_sigma_jacobian(x: Any, sigma: Any) -> tuple[Any, Any, Any]:
+    """Return the stable bump, ``d(phi)/d(log sigma)`` and the support, as ``keras.ops`` tensors.
+
+    The same function as :func:`bumplib.stable_bump`: ``phi = exp(-t)`` with
+    ``t = sigma / (sigma - x**2)`` where ``|x| < sigma`` and ``x**2 < sigma *
+    (1 - 1/T)`` (``T``: beyond it ``exp(-t)`` underflows to 0; for ``sigma >
+    1`` this also leaves out the band where the formula explodes), and 0
+    elsewhere, with a safe input outside that support. The derivative is the
+    closed form ``sigma * d(phi)/d(sigma) = phi * t**2 * x**2 / sigma``
+    (:func:`bumplib.bump_grad_sigma` times sigma). Both are finite for every
+    finite ``x`` and ``sigma > 0``.
+
+    Args:
+        x: Inputs, a float tensor or array of any shape.
+        sigma: The width, ``> 0``: a scalar of ``x``'s dtype (a Python float
+            or a 0-d tensor).
+
+    Returns:
+        ``(phi, jacobian, inside)``: two tensors of ``x``'s shape and dtype
+        and a boolean tensor, true where ``phi`` is given by the formula.
+    """
+    x = ops.convert_to_tensor(x)
+    cutoff = _underflow_cutoff(keras.backend.standardize_dtype(x.dtype))
+    x2 = ops.square(x)
+    inside = ops.logical_and(ops.abs(x) < sigma, x2 < sigma * (1.0 - 1.0 / cutoff))
+    a = ops.where(inside, x2 / sigma, ops.zeros_like(x2))  # x**2 / sigma, in [0, 1 - 1/T)
+    t = 1.0 / (1.0 - a)  # sigma / (sigma - x**2) inside, 1 outside
+    phi = ops.where(inside, ops.exp(-t), ops.zeros_like(t))
+    return phi, phi * ops.square(t) * a, inside
+
+
+def _sums(x: Any, y: Any, sigma: Any) -> Any:
+    """Return ``[cost, gradient, curvature, inside]`` of the fit at ``sigma``, one tensor."""
+    phi, jac, inside = bump_and_log_sigma_jacobian(x, sigma)
+    residual = phi - y
+    return ops.stack(
+        [
+            ops.sum(ops.square(residual)),
+            ops.sum(jac * residual),
+            ops.sum(ops.square(jac)),
+            ops.sum(ops.cast(inside, residual.dtype)),
+        ]
+    )
+
+
+def compile_for_backend(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``function`` as one TensorFlow graph on that backend, else ``function`` itself.
+
+    On TensorFlow, ``tf.function`` (no XLA: tracing takes tens of
+    milliseconds, XLA's compile half a second) saves the Python overhead of
+    each operation; the graph is traced once per input shape and dtype and
+    reused. On JAX, PyTorch and NumPy the ``keras.ops`` run eagerly.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function)
+    return function
+
+
+_compiled_sums = compile_for_backend(_sums)
 
 
 @dataclass(frozen=True)
@@ -88,14 +169,12 @@ class LeastSquaresTerms:
     """One evaluation of the fit at a given sigma.
 
     Attributes:
-        sigma: The width evaluated (rounded to float32).
+        sigma: The width evaluated (rounded to the working dtype).
         cost: ``sum((phi - y)**2)``.
         gradient: ``sum(J * (phi - y))`` with ``J = d(phi)/d(log sigma)``: half
             the cost's derivative in ``log(sigma)``.
         curvature: ``sum(J**2)``, the Gauss-Newton curvature.
-        inside: How many samples lie inside the bump's support (``phi > 0``).
-        residual: ``phi - y`` on the samples inside (a tensor), or None.
-        jacobian: ``d(phi)/d(log sigma)`` on the same samples, or None.
+        inside: How many samples lie inside the bump's support.
     """
 
     sigma: float
@@ -103,101 +182,81 @@ class LeastSquaresTerms:
     gradient: float
     curvature: float
     inside: int
-    residual: Any = field(default=None, repr=False)
-    jacobian: Any = field(default=None, repr=False)
 
 
-class SortedSamples:
-    """Samples sorted by ``|x|``, so that the bump's support is a prefix of them.
+class LeastSquaresProblem:
+    """The sum of squares ``sum((phi_sigma(x) - y)**2)`` of samples, and its steps.
 
-    The stable bump (:func:`bumplib.stable_bump`) is ``exp(-t)``, ``t = sigma
-    / (sigma - x**2)``, where ``|x| < sigma`` and ``x**2 < sigma * (1 - 1/T)``
-    (``T``: beyond it ``exp(-t)`` underflows to 0; for ``sigma > 1`` this also
-    leaves out the band where the formula explodes), and 0 elsewhere. Both
-    conditions are on ``|x|``: sorted by ``|x|``, the samples inside are the
-    first ``k``, found by a binary search, and only those are evaluated. The
-    others contribute ``y**2`` to the cost (summed once, in float64) and
-    nothing to the gradient. Element-wise values are float32 ``keras.ops``
-    tensors; the sums are accumulated in float64 where the backend allows.
+    :meth:`terms` evaluates the cost, gradient and curvature in one compiled
+    pass over all samples (``keras.ops``; see :func:`compile_for_backend`).
+    :meth:`jump_aware_step` proposes a step for the cost's jumps at ``|x| =
+    sigma``.
 
     Args:
-        x: Inputs, a float32 array of shape ``(n, 1)``.
-        y: Targets, a float32 array of shape ``(n, 1)``.
-        accumulate: The dtype of the sums, ``"float32"`` or ``"float64"``
-            (float32 where the backend has no float64).
+        x: Inputs, an array of shape ``(n, 1)``.
+        y: Targets, an array of shape ``(n, 1)``.
+        dtype: The arithmetic, ``"float64"`` or ``"float32"`` (see
+            :func:`working_dtype`).
+        fraction: The share of the data these samples are (for counting
+            passes over the data).
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, accumulate: str = "float32") -> None:
-        order = np.argsort(np.abs(x[:, 0]), kind="stable")
-        self.abs_x = np.abs(x[order, 0])
-        self.x2 = np.square(self.abs_x)
-        self.n = int(x.shape[0])
-        self.cutoff = _underflow_cutoff("float32")
-        self.accumulate = _accumulation_dtype(accumulate)
-        y_sorted = y[order, 0]
-        # tail[k] = sum(y[k:]**2): the cost of the samples outside a support of k samples.
-        squares = np.square(y_sorted, dtype=np.float64)
-        self.tail = np.concatenate([np.cumsum(squares[::-1])[::-1], [0.0]])
-        self.x2_tensor = ops.convert_to_tensor(self.x2)
-        self.y_tensor = ops.convert_to_tensor(y_sorted)
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, dtype: str = "float64", fraction: float = 1.0
+    ) -> None:
+        self.fraction = fraction
+        self.dtype = working_dtype(dtype)
+        self.x = np.asarray(x[:, 0], dtype=self.dtype)
+        self.y = np.asarray(y[:, 0], dtype=self.dtype)
+        self.cutoff = _underflow_cutoff(self.dtype)
+        self.x_tensor = ops.convert_to_tensor(self.x)
+        self.y_tensor = ops.convert_to_tensor(self.y)
 
-    def inside(self, sigma: float) -> int:
-        """Return how many samples lie inside the support of the bump of width ``sigma``."""
-        by_support = np.searchsorted(self.abs_x, np.float32(sigma), side="left")
-        by_underflow = np.searchsorted(
-            self.x2, np.float32(sigma * (1.0 - 1.0 / self.cutoff)), side="left"
-        )
-        return int(min(by_support, by_underflow))
+    def round(self, sigma: float) -> float:
+        """Return ``sigma`` rounded to the working dtype."""
+        return float(np.asarray(sigma, dtype=self.dtype))
 
     def terms(self, sigma: float) -> LeastSquaresTerms:
-        """Evaluate the cost, gradient and curvature at ``sigma`` (rounded to float32)."""
-        sigma = float(np.float32(sigma))
-        k = self.inside(sigma)
-        if k == 0:
-            return LeastSquaresTerms(sigma, float(self.tail[0]), 0.0, 0.0, 0)
-        a = self.x2_tensor[:k] * (1.0 / sigma)  # x**2 / sigma, in [0, 1 - 1/T)
-        t = 1.0 / (1.0 - a)  # sigma / (sigma - x**2), in [1, T)
-        phi = ops.exp(-t)
-        residual = phi - self.y_tensor[:k]
-        jac = phi * ops.square(t) * a  # sigma * d(phi)/d(sigma) = phi * t**2 * x**2 / sigma
-        cost, gradient, curvature = (
-            float(ops.convert_to_numpy(ops.sum(ops.cast(v, self.accumulate))))
-            for v in (ops.square(residual), jac * residual, ops.square(jac))
-        )
-        return LeastSquaresTerms(
-            sigma, cost + float(self.tail[k]), gradient, curvature, k, residual, jac
-        )
+        """Evaluate the cost, gradient and curvature at ``sigma`` (rounded to the working dtype)."""
+        rounded = np.asarray(sigma, dtype=self.dtype)
+        sums = _compiled_sums(self.x_tensor, self.y_tensor, ops.convert_to_tensor(rounded))
+        cost, gradient, curvature, inside = (float(v) for v in ops.convert_to_numpy(sums))
+        return LeastSquaresTerms(float(rounded), cost, gradient, curvature, round(inside))
 
     def jump_aware_step(self, terms: LeastSquaresTerms) -> float | None:
         """Return the best step down in ``log(sigma)`` of a model that sees the support's edge.
 
         For ``sigma < 1`` the bump jumps at ``|x| = sigma``: lowering sigma
         past a sample's ``|x|`` changes the cost at once, by ``y**2 - (phi -
-        y)**2``, which a Gauss-Newton step (a linearization) cannot see. The
-        samples are sorted by ``|x|``, so keeping the first ``m`` of the ``k``
-        inside means ``log(sigma)`` in an interval known exactly; on it the
-        cost is the Gauss-Newton quadratic of those ``m`` samples plus the
-        ``y**2`` of the others. This returns the step that minimizes that
-        piecewise model over every ``m``, or None when it does not apply
-        (``sigma >= 1 - 1/T``, where the support ends where ``phi`` is 0 and
-        there is no jump; no sample inside; or no step down helps).
+        y)**2``, which a Gauss-Newton step (a linearization) cannot see.
+        Sorted by ``|x|``, keeping the first ``m`` of the ``k`` samples inside
+        means ``log(sigma)`` in an interval known exactly; on it the cost is the
+        Gauss-Newton quadratic of those ``m`` samples plus the ``y**2`` of the
+        others. This returns the step that minimizes that piecewise model over
+        every ``m``, or None when it does not apply (``sigma >= 1 - 1/T``,
+        where the support ends where ``phi`` is already 0 and nothing jumps;
+        no sample inside; or no step down helps).
         """
-        k = terms.inside
-        if terms.residual is None or k == 0 or terms.sigma >= 1.0 - 1.0 / self.cutoff:
+        if terms.inside == 0 or terms.sigma >= 1.0 - 1.0 / self.cutoff:
             return None
-        r = np.asarray(ops.convert_to_numpy(terms.residual), dtype=np.float64)
-        j = np.asarray(ops.convert_to_numpy(terms.jacobian), dtype=np.float64)
-        prefix = [np.concatenate([[0.0], np.cumsum(v)]) for v in (r * r, j * r, j * j)]
-        a, b, c = prefix  # over the first m samples, m = 0..k
-        edges = self.abs_x[:k].astype(np.float64) / terms.sigma
+        sigma = np.asarray(terms.sigma, dtype=self.dtype)
+        inside = np.abs(self.x) < sigma
+        order = np.argsort(np.abs(self.x[inside]))
+        x, y = self.x[inside][order], self.y[inside][order].astype(np.float64)
+        phi, jac, _ = bump_and_log_sigma_jacobian(x, sigma)
+        r = ops.convert_to_numpy(phi).astype(np.float64) - y
+        j = ops.convert_to_numpy(jac).astype(np.float64)
+        a, b, c = (np.concatenate([[0.0], np.cumsum(v)]) for v in (r * r, j * r, j * j))
+        dropped = np.concatenate([np.cumsum((y * y)[::-1])[::-1], [0.0]])  # y**2 of m..k-1
+        outside = terms.cost - a[-1]  # the samples outside the support already
+        edges = np.abs(x).astype(np.float64) / terms.sigma
         with np.errstate(divide="ignore"):
             upper = np.log(np.append(edges, 1.0))  # keeping m samples: sigma' <= |x|[m]
             lower = np.log(np.concatenate([[0.0], edges]))  # ... and sigma' > |x|[m - 1]
         lower = np.where(np.isfinite(lower), lower + np.minimum(1e-6, (upper - lower) / 2), lower)
         curved = c > 0
-        du = np.where(curved, -b / np.where(curved, c, 1.0), upper)
-        du = np.clip(du, lower, upper)
-        model = a + 2.0 * du * b + du * du * c + self.tail[: k + 1]
+        du = np.clip(np.where(curved, -b / np.where(curved, c, 1.0), upper), lower, upper)
+        model = a + 2.0 * du * b + du * du * c + dropped + outside
         best = int(np.argmin(model))
         step = float(du[best])
         return step if step < 0.0 and model[best] < terms.cost else None
@@ -209,10 +268,14 @@ class LeastSquaresFit:
 
     Attributes:
         sigma: The fitted width (finite, ``> 0``).
-        history: Sigma at the start and after each iteration (accepted or not).
-        costs: ``mean((phi - y)**2)`` at the same points (that of the sigma kept).
-        iterations: Iterations taken (one model evaluation each, after the first).
-        evaluations: Model evaluations, the first one included.
+        history: Sigma kept at each model evaluation: each stage's start, then
+            after each iteration (the same sigma again after a rejected step).
+        costs: ``mean((phi - y)**2)`` at the same points, over the stage's
+            samples (every ``coarse``-th in the first of two stages).
+        iterations: Iterations taken (one model evaluation each).
+        evaluations: Model evaluations: ``len(history)``.
+        passes: Evaluations weighted by the share of the samples each used:
+            the work, in passes over all the data.
         seconds: Wall-clock time of the fit.
         message: Why the fit stopped.
     """
@@ -222,6 +285,7 @@ class LeastSquaresFit:
     costs: np.ndarray
     iterations: int
     evaluations: int
+    passes: float
     seconds: float
     message: str = field(default="")
 
@@ -267,6 +331,113 @@ def check_recovery_data(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndar
     return x, y
 
 
+@dataclass
+class _Run:
+    """The state of :func:`levenberg_marquardt` as it goes."""
+
+    history: list[float]
+    costs: list[float]
+    iterations: int = 0
+    evaluations: int = 0
+    passes: float = 0.0
+    message: str = ""
+
+
+def levenberg_marquardt(
+    problem: LeastSquaresProblem,
+    initial_sigma: float,
+    *,
+    max_iterations: int,
+    xtol: float,
+    run: _Run | None = None,
+) -> tuple[LeastSquaresTerms, _Run]:
+    """Run Levenberg-Marquardt on ``log(sigma)`` for ``problem`` from ``initial_sigma``.
+
+    Each iteration evaluates the model once (values and closed-form Jacobian
+    together) and takes the damped Gauss-Newton step (or, after a rejected
+    step down, the jump-aware one) if it lowers the sum of squares; otherwise
+    it raises the damping and tries a shorter step. It stops when an accepted
+    step changes ``log(sigma)`` by at most ``xtol``, when the next step would
+    be below ``xtol`` or not change sigma in the working dtype, when no step down to ``xtol``
+    lowers the cost (no neighbouring sigma fits better), or when the cost is 0.
+
+    Args:
+        problem: The samples.
+        initial_sigma: Starting width, ``> 0``.
+        max_iterations: Iterations allowed in total (with those of ``run``).
+        xtol: Convergence threshold on a step in ``log(sigma)``.
+        run: A run to continue (its records are extended), or None.
+
+    Returns:
+        The terms at the last sigma kept, and the run: records of sigma and
+        of the mean squared error at each evaluation (the start, then after
+        each iteration), and counts of iterations, evaluations and passes
+        over all the samples (a stage on a subsample counts a fraction).
+
+    Raises:
+        RuntimeError: if it has not converged after ``max_iterations``.
+    """
+    n = problem.x.shape[0]
+    current = problem.terms(initial_sigma)
+    u = math.log(current.sigma)
+    run = _Run(history=[], costs=[]) if run is None else run
+    run.history.append(current.sigma)
+    run.costs.append(current.cost / n)
+    run.evaluations += 1
+    run.passes += problem.fraction
+    damping = _LAMBDA_START
+    jump_next = False  # after a rejected step down: try the jump-aware model once
+    while True:
+        if current.cost == 0.0:  # e.g. all y == 0 and sigma below every |x|
+            run.message = "exact fit: the cost is 0"
+            break
+        if current.curvature == 0.0:
+            # No sample inside the support: the cost is flat in sigma. Widen the bump.
+            step, jump = 1.0, None
+        else:
+            jump = problem.jump_aware_step(current) if jump_next else None
+            if jump is None:
+                step = -current.gradient / (current.curvature * (1.0 + damping))
+            else:
+                step = jump
+            step = max(-MAX_LOG_STEP, min(MAX_LOG_STEP, step))
+        jump_next = False
+        if abs(step) <= xtol or problem.round(math.exp(u + step)) == current.sigma:
+            run.message = (
+                f"converged: the next step, {abs(step):.1e} in log(sigma), is below xtol "
+                "or does not change sigma"
+            )
+            break
+        if run.iterations == max_iterations:
+            raise RuntimeError(
+                f"least_squares_sigma did not converge in {max_iterations} iterations: sigma = "
+                f"{current.sigma:.9g}, mean squared error {current.cost / n:.3g}, damping "
+                f"{damping:.1g}. Pass a larger max_iterations (steps= in fit_sigma), or an "
+                "initial_sigma closer to the data's width."
+            )
+        run.iterations += 1
+        run.evaluations += 1
+        run.passes += problem.fraction
+        trial = problem.terms(math.exp(u + step))
+        if current.curvature == 0.0 or trial.cost < current.cost:
+            u, current = math.log(trial.sigma), trial
+            damping = max(_LAMBDA_MIN, damping / 10.0)
+            if current.curvature > 0.0 and abs(step) <= xtol:
+                run.message = f"converged: the last step changed log(sigma) by {abs(step):.1e}"
+        else:
+            damping = max(_LAMBDA_REJECTED, damping * 10.0)
+            jump_next = step < 0.0 and jump is None
+            if abs(step) <= xtol or damping > _LAMBDA_MAX:
+                run.message = (
+                    f"converged: no step down to {abs(step):.1e} in log(sigma) lowers the cost"
+                )
+        run.history.append(current.sigma)
+        run.costs.append(current.cost / n)
+        if run.message:
+            break
+    return current, run
+
+
 def least_squares_sigma(
     x: ArrayLike,
     y: ArrayLike,
@@ -275,30 +446,32 @@ def least_squares_sigma(
     max_iterations: int = 100,
     xtol: float = XTOL,
     max_unexplained: float = 0.5,
-    accumulate: str = "float32",
+    dtype: str = "float64",
+    coarse: int = COARSE,
 ) -> LeastSquaresFit:
     """Fit sigma to samples ``y ~ phi_sigma(x)`` by Levenberg-Marquardt on ``log(sigma)``.
 
-    See the module docstring for the method. Each iteration evaluates the
-    model once (values and closed-form Jacobian together) and takes the
-    damped Gauss-Newton step if it lowers the sum of squares; otherwise it
-    raises the damping and tries a shorter step. The fit has converged when
-    an accepted step changes ``log(sigma)`` by at most ``xtol``, when the
-    gradient is 0, or when no shorter step can lower the cost (the step has
-    fallen below ``xtol``): then no neighbouring sigma fits better.
+    See the module docstring for the method and :func:`levenberg_marquardt`
+    for the iteration. With many samples (at least ``coarse`` times
+    ``COARSE_MIN``) the fit runs in two stages: first on every ``coarse``-th
+    sample, to a relative step of ``COARSE_XTOL``, then on all samples from
+    there. The far-away iterations then cost a ``coarse``-th each, and the
+    result is the least-squares fit of all the data all the same (the last
+    stage converges to it, from close by, in two or three iterations).
 
     Args:
-        x: Inputs, shape ``(n,)`` or ``(n, 1)``, finite; computed in float32.
+        x: Inputs, shape ``(n,)`` or ``(n, 1)``, finite (taken as float32).
         y: Targets of the same shape, finite.
         initial_sigma: Starting width, ``> 0``.
-        max_iterations: Iterations allowed (each one model evaluation).
-        xtol: Convergence threshold on a step in ``log(sigma)``; the default,
-            float32's machine epsilon, is the resolution of float32 sigma.
+        max_iterations: Iterations allowed, both stages together (each one
+            model evaluation).
+        xtol: Convergence threshold on a step in ``log(sigma)``.
         max_unexplained: Largest fraction of ``sum(y**2)`` the fitted bump may
             leave unexplained; beyond it the data do not look like a bump and
             a ``ValueError`` says so.
-        accumulate: The dtype of the sums, ``"float32"`` (enough, see the
-            module docstring) or ``"float64"``.
+        dtype: The arithmetic: ``"float64"`` (where the backend has it) or
+            ``"float32"``; see the module docstring.
+        coarse: The first stage's stride; 1 for a single stage on all samples.
 
     Returns:
         A :class:`LeastSquaresFit`; its ``sigma`` is finite and ``> 0``.
@@ -311,12 +484,9 @@ def least_squares_sigma(
     """
     x, y = check_recovery_data(x, y)
     initial_sigma = check_sigma(initial_sigma, "initial_sigma", positive=True)
-    if (
-        isinstance(max_iterations, bool)
-        or not isinstance(max_iterations, int)
-        or max_iterations < 1
-    ):
-        raise ValueError(f"max_iterations must be a positive integer, got {max_iterations!r}.")
+    for name, value in (("max_iterations", max_iterations), ("coarse", coarse)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if not (isinstance(xtol, (int, float)) and 0 < xtol < 1):
         raise ValueError(f"xtol must be a number in (0, 1), got {xtol!r}.")
     if not (isinstance(max_unexplained, (int, float)) and 0 < max_unexplained <= 1):
@@ -324,64 +494,20 @@ def least_squares_sigma(
 
     start = time.perf_counter()
     n = x.shape[0]
-    if accumulate not in ("float32", "float64"):
-        raise ValueError(f"accumulate must be 'float32' or 'float64', got {accumulate!r}.")
-    samples = SortedSamples(x, y, accumulate)
-
-    def evaluate(log_sigma: float) -> LeastSquaresTerms:
-        return samples.terms(math.exp(log_sigma))
-
-    u = math.log(initial_sigma)
-    current = evaluate(u)
-    u = math.log(current.sigma)
-    history, costs = [current.sigma], [current.cost / n]
-    damping = _LAMBDA_START
-    message = ""
-    iterations = 0
-    jump_next = False  # after a rejected step down: try the jump-aware model once
-    while not message:
-        if iterations == max_iterations:
-            raise RuntimeError(
-                f"least_squares_sigma did not converge in {max_iterations} iterations: sigma = "
-                f"{current.sigma:.9g}, mean squared error {current.cost / n:.3g}, damping "
-                f"{damping:.1g}. Pass a larger max_iterations (steps= in fit_sigma), or an "
-                "initial_sigma closer to the data's width."
-            )
-        iterations += 1
-        if current.curvature == 0.0:
-            if current.cost == 0.0:  # e.g. all y == 0 and sigma below every |x|
-                message = "exact fit: the cost is 0"
-                break
-            # No sample inside the support: the cost is flat in sigma. Widen the bump.
-            trial = evaluate(u + 1.0)
-            u, current = math.log(trial.sigma), trial
-        else:
-            jump = samples.jump_aware_step(current) if jump_next else None
-            if jump is None:
-                step = -current.gradient / (current.curvature * (1.0 + damping))
-            else:
-                step = jump
-            step = max(-MAX_LOG_STEP, min(MAX_LOG_STEP, step))
-            jump_next = False
-            trial = evaluate(u + step)
-            if trial.cost < current.cost:
-                u, current = math.log(trial.sigma), trial
-                damping = max(_LAMBDA_MIN, damping / 10.0)
-                if current.cost == 0.0:
-                    message = "exact fit: the cost is 0"
-                elif abs(step) <= xtol:
-                    message = f"converged: the last step changed log(sigma) by {abs(step):.1e}"
-                elif current.gradient == 0.0:
-                    message = "converged: the gradient is 0"
-            else:
-                damping *= 10.0
-                jump_next = step < 0.0 and jump is None
-                if abs(step) <= xtol or damping > _LAMBDA_MAX:
-                    message = (
-                        f"converged: no step down to {abs(step):.1e} in log(sigma) lowers the cost"
-                    )
-        history.append(current.sigma)
-        costs.append(current.cost / n)
+    sigma, run = initial_sigma, None
+    if coarse > 1 and n >= coarse * COARSE_MIN:
+        first = LeastSquaresProblem(x[::coarse], y[::coarse], dtype, fraction=1.0 / coarse)
+        terms, run = levenberg_marquardt(
+            first, sigma, max_iterations=max_iterations, xtol=max(xtol, COARSE_XTOL)
+        )
+        sigma = terms.sigma
+    current, run = levenberg_marquardt(
+        LeastSquaresProblem(x, y, dtype),
+        sigma,
+        max_iterations=max_iterations,
+        xtol=xtol,
+        run=run,
+    )
 
     total = float(np.sum(np.square(y, dtype=np.float64)))
     if current.cost > max_unexplained * total:
@@ -395,10 +521,11 @@ def least_squares_sigma(
         raise RuntimeError(f"least_squares_sigma ended at sigma = {current.sigma}; please report.")
     return LeastSquaresFit(
         sigma=current.sigma,
-        history=np.array(history, dtype=np.float64),
-        costs=np.array(costs, dtype=np.float64),
-        iterations=iterations,
-        evaluations=iterations + 1,
+        history=np.array(run.history, dtype=np.float64),
+        costs=np.array(run.costs, dtype=np.float64),
+        iterations=run.iterations,
+        evaluations=run.evaluations,
+        passes=run.passes,
         seconds=time.perf_counter() - start,
-        message=message,
+        message=run.message,
     )

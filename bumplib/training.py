@@ -26,9 +26,9 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 from numpy.typing import ArrayLike
 
+from bumplib.backend import require_tensorflow, tf
 from bumplib.callbacks import SigmaHistory, find_bump_layer
 from bumplib.stable_layer import StableBumpLayer
 from bumplib.thread_layers import BumpLayer
@@ -58,8 +58,8 @@ class FitResult:
             where the training loop does not measure it: the thread's recipe).
         steps: Optimizer steps taken at each point of ``history``.
         epochs: Passes over the data (fractional for ``fit_sigma`` with
-            mini-batches; for ``method="lm"``, the model evaluations, each at
-            most one pass).
+            mini-batches; for ``method="lm"``, the model evaluations weighted
+            by the share of the samples each used).
         seconds: Wall-clock time of the training loop or the fit.
         method: How sigma was fitted: ``"adam"`` (gradient training, also the
             thread's recipe) or ``"lm"`` (Levenberg-Marquardt,
@@ -273,7 +273,13 @@ def fit_full_batch(
 
     Raises:
         ValueError: on non-finite data, mismatched shapes or bad settings.
+        RuntimeError: on a Keras backend other than TensorFlow (the loop is a
+            ``tf.function``); use ``model.fit`` with ``batch_size=len(x)`` there.
     """
+    require_tensorflow(
+        "fit_full_batch (a tf.function training loop)",
+        "model.fit(x, y, batch_size=len(x)) with make_recovery_optimizer(...)",
+    )
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
     if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] < 1:
@@ -400,9 +406,10 @@ def fit_sigma(
 
     Returns:
         A :class:`FitResult` whose ``sigma`` is finite and ``> 0``. For
-        ``"lm"``, ``history``, ``losses`` and ``steps`` hold sigma, the mean
-        squared error and the iteration count at the start and after each
-        iteration; for ``"adam"``, every ``block`` steps.
+        ``"lm"``, ``history`` and ``losses`` hold sigma and the mean squared
+        error at each model evaluation (see
+        :class:`~bumplib.LeastSquaresFit`) and ``steps`` counts them; for
+        ``"adam"``, every ``block`` steps.
 
     Raises:
         ValueError: on bad data (shapes, nan or inf, targets no bump can fit)
@@ -439,8 +446,8 @@ def fit_sigma(
             sigma=fit.sigma,
             history=fit.history,
             losses=fit.costs,
-            steps=np.arange(fit.iterations + 1),
-            epochs=float(fit.evaluations),
+            steps=np.arange(fit.evaluations),
+            epochs=fit.passes,
             seconds=fit.seconds,
             method="lm",
             message=fit.message,

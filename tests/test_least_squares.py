@@ -10,7 +10,7 @@ import tensorflow as tf
 from scipy.optimize import curve_fit
 
 from bumplib import generate_data, least_squares_sigma, stable_bump
-from bumplib.least_squares import SortedSamples, check_recovery_data
+from bumplib.least_squares import LeastSquaresProblem, check_recovery_data
 from bumplib.reference import bump, bump_grad_sigma
 
 SIGMAS = (0.03, 0.05, 0.1, 0.5, 0.9, 0.99, 1.0, 1.01, 2.0, 5.0, 10.0, 20.0, 50.0)
@@ -32,8 +32,7 @@ def test_terms_match_stable_bump_and_its_autodiff(sigma):
     rng = np.random.default_rng(0)
     x = rng.uniform(-3.0, 3.0, size=(4000, 1)).astype(np.float32)
     y = rng.uniform(0.0, 0.4, size=(4000, 1)).astype(np.float32)
-    samples = SortedSamples(x, y, "float64")
-    terms = samples.terms(sigma)
+    terms = LeastSquaresProblem(x, y, "float32").terms(sigma)
     cost, gradient, curvature, inside = stable_terms(x[:, 0], y[:, 0].astype(np.float64), sigma)
     assert terms.sigma == float(np.float32(sigma))
     # Every sample where stable_bump is > 0 is inside; a few more may be, where exp(-t)
@@ -42,12 +41,16 @@ def test_terms_match_stable_bump_and_its_autodiff(sigma):
     assert terms.cost == pytest.approx(cost, rel=1e-5)
     assert terms.gradient == pytest.approx(gradient, rel=1e-4, abs=1e-6 * abs(curvature) ** 0.5)
     assert terms.curvature == pytest.approx(curvature, rel=1e-4)
+    # In float64 the same function, more exactly.
+    double = LeastSquaresProblem(x, y).terms(sigma)
+    assert double.cost == pytest.approx(cost, rel=1e-4)
+    assert double.curvature == pytest.approx(curvature, rel=1e-4)
 
 
 def test_terms_outside_the_support_cost_y_squared():
     x = np.array([[0.5], [-0.7], [0.9]], dtype=np.float32)
     y = np.array([[0.1], [0.2], [0.3]], dtype=np.float32)
-    terms = SortedSamples(x, y).terms(0.2)  # every |x| >= sigma: the bump is 0 everywhere
+    terms = LeastSquaresProblem(x, y).terms(0.2)  # every |x| >= sigma: the bump is 0 everywhere
     assert terms.inside == 0
     assert (terms.gradient, terms.curvature) == (0.0, 0.0)
     assert terms.cost == pytest.approx(float(np.sum(y.astype(np.float64) ** 2)))
@@ -65,10 +68,20 @@ def test_recovers_sigma_from_100k_samples(sigma):
     assert result.message.startswith("converged")
     assert result.history[0] == 1.0
     assert result.history[-1] == result.sigma
-    assert len(result.history) == len(result.costs) == result.iterations + 1
-    assert result.evaluations == result.iterations + 1
-    assert np.all(np.diff(result.costs) <= 0)  # only steps that lower the cost are kept
+    # Two stages (every 16th sample, then all), one record per evaluation.
+    assert len(result.history) == len(result.costs) == result.evaluations
+    assert result.evaluations == result.iterations + 2
+    assert 2 < result.passes < result.evaluations
     assert result.costs[-1] < 1e-13
+
+
+def test_one_stage_keeps_only_steps_that_lower_the_cost():
+    x, y, _ = generate_data(0.2, n=20_000, seed=8)
+    result = least_squares_sigma(x, y, coarse=1)
+    assert result.sigma == pytest.approx(0.2, rel=1e-6)
+    assert result.evaluations == result.iterations + 1 == len(result.history)
+    assert result.passes == result.evaluations
+    assert np.all(np.diff(result.costs) <= 0)
 
 
 @pytest.mark.parametrize("sigma", [s for s in SIGMAS if s not in (0.03, 0.1, 0.99, 1.01, 50.0)])
@@ -93,19 +106,22 @@ def test_far_starts(sigma, initial_sigma):
     assert result.history[0] == pytest.approx(initial_sigma, rel=1e-7)
 
 
-def test_float32_and_float64_sums_agree():
-    x, y, _ = generate_data(5.0, n=20_000, seed=3)
-    single = least_squares_sigma(x, y)
-    double = least_squares_sigma(x, y, accumulate="float64")
-    assert single.sigma == pytest.approx(5.0, rel=1e-6)
-    assert double.sigma == pytest.approx(single.sigma, rel=2e-7)
+def test_float32_arithmetic_is_biased_where_the_bump_is_wide():
+    # sigma = 50 on x in (-1, 1): phi moves by under 1% per relative change of sigma, so
+    # float32's rounding bias moves the fit; float64 (the default) does not.
+    x, y, _ = generate_data(50.0, n=100_000, seed=0)
+    single = least_squares_sigma(x, y, dtype="float32")
+    double = least_squares_sigma(x, y)
+    assert double.sigma == pytest.approx(50.0, rel=1e-7)
+    assert 1e-7 < abs(single.sigma - 50.0) / 50.0 < 2e-6
 
 
 def test_jump_aware_step_lands_in_the_gap():
     # Just above the true width, the samples between the two have y = 0 but phi ~ 0.33:
     # the cost jumps at each of them, and the jump-aware model steps past all of them.
     x, y, _ = generate_data(0.1, n=20_000, seed=4)
-    samples = SortedSamples(x, y)
+    samples = LeastSquaresProblem(x, y)
+    assert samples.jump_aware_step(samples.terms(2.0)) is None
     above = samples.terms(0.1 * 1.01)
     step = samples.jump_aware_step(above)
     assert step is not None
@@ -113,8 +129,6 @@ def test_jump_aware_step_lands_in_the_gap():
     landed = samples.terms(above.sigma * math.exp(step))
     assert landed.sigma == pytest.approx(0.1, rel=1e-4)
     assert landed.cost < 1e-4 * above.cost
-    # Where there is no jump (sigma >= 1 - 1/T), it declines.
-    assert samples.jump_aware_step(samples.terms(2.0)) is None
 
 
 def test_noisy_data_agree_with_curve_fit():
@@ -174,7 +188,8 @@ def test_shapes_and_values_are_checked():
         ({"max_iterations": 2.5}, "max_iterations must be a positive integer"),
         ({"xtol": 0.0}, r"xtol must be a number in \(0, 1\)"),
         ({"max_unexplained": 1.5}, r"max_unexplained must be in \(0, 1\]"),
-        ({"accumulate": "float16"}, "accumulate must be 'float32' or 'float64'"),
+        ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
+        ({"coarse": 0}, "coarse must be a positive integer"),
     ],
 )
 def test_bad_settings(setting, match):
