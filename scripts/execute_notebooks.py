@@ -24,13 +24,19 @@ disk, the other notebooks still run, and the script exits with status 1.
 
 After execution the volatile metadata is removed (per-cell ``execution``
 timings and ``ExecuteTime``, and the notebook's ``widgets`` and ``papermill``
-entries), so that re-running unchanged code gives an unchanged file.
+entries), so that re-running unchanged code gives an unchanged file. The
+tracebacks of error outputs name no folder of the machine that ran them
+(:func:`neutral_tracebacks`): a file of an installed package shows as
+``.../site-packages/keras/...`` and a file of this repository by its path in the
+repository (``bumplib/thread_layers.py``). nbval does not compare tracebacks
+(only an error's name and value), so this changes nothing it checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -86,6 +92,35 @@ def strip_volatile_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+#: An absolute path up to an installed-packages folder (a virtualenv's, the system's,
+#: Debian's dist-packages), as tracebacks print it.
+_PACKAGES_PREFIX = re.compile(
+    r"""(?P<before>^|[\s"'(\[=]|\x1b\[[\d;]*m)~?/(?:[^\s/\x1b"':]+/)*?"""
+    r"(?P<folder>(?:site|dist)-packages)/"
+)
+NEUTRAL_PACKAGES_PREFIX = ".../"
+_NEUTRAL = rf"\g<before>{NEUTRAL_PACKAGES_PREFIX}\g<folder>/"
+
+
+def neutral_tracebacks(nb: nbformat.NotebookNode, root: Path = ROOT) -> nbformat.NotebookNode:
+    """Rewrite the machine's folders out of every error traceback of ``nb``, in place.
+
+    ``/any/venv/lib/python3.11/site-packages/`` becomes ``.../site-packages/``
+    and ``<root>/`` (the repository) is dropped, so ``<root>/bumplib/x.py``
+    reads ``bumplib/x.py``. Only the ``traceback`` lines change; an error's
+    name and value, which nbval compares, are left alone.
+    """
+    repository = re.compile(re.escape(str(root).rstrip("/") + "/"))
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [
+                    repository.sub("", _PACKAGES_PREFIX.sub(_NEUTRAL, line))
+                    for line in output.get("traceback", [])
+                ]
+    return nb
+
+
 def resolve_notebooks(paths: Sequence[str]) -> list[Path]:
     """Return the notebooks to run: the given paths, or every ``chapters/*.ipynb``."""
     if not paths:
@@ -130,6 +165,7 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S) -> None:
         "language": "python",
     }
     strip_volatile_metadata(nb)
+    neutral_tracebacks(nb)
     nbformat.validate(nb)
     text = nbformat.writes(nb)
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
