@@ -16,7 +16,7 @@
 Like :mod:`bumplib.book.plotting.figures`, every function returns a
 :class:`~matplotlib.figure.Figure` detached from pyplot (a notebook shows it
 once, as the value of a cell), with labelled axes, a legend and a title, in
-the book's colours (:data:`~bumplib.book.plotting.figures.COLORS`).
+the book's colours (:data:`~bumplib.book.plotting.style.COLORS`).
 """
 
 from __future__ import annotations

@@ -73,9 +73,9 @@ LABELS = MappingProxyType(
     }
 )
 
-#: Widest figure of the book, in inches: at the default 100 dpi a figure this wide is 700 px,
-#: which a phone's 360 px page shrinks by about half and still shows legibly at ``FONTSIZE``.
-#: Wider content is stacked into rows instead (issue 12).
+#: The widest figure of the book in inches. At the default 100 dpi a figure this wide is
+#: 700 px, which a phone's 360 px page shrinks by about half and still shows legibly at
+#: ``FONTSIZE``. Wider content is stacked into rows instead (issue 12).
 MAX_FIGURE_WIDTH = 7.0
 
 #: Colours and markers of the methods compared in one figure, in order.
