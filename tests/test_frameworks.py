@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -157,35 +156,36 @@ def test_trap_results_refuses_unknown_frameworks_and_no_cases():
 
 
 def test_ops_where_layer_has_the_trap_and_matches_the_reference_inside():
-    value, gradient = backends.layer_value_and_sigma_gradient(
-        backends.OpsWhereBumpLayer(initial_sigma=0.5), [0.3]
+    inside, outside, zero = backends.layer_value_and_sigma_gradient(
+        backends.OpsWhereBumpLayer, [(0.3, 0.5), (0.501, 0.25), (0.0, 0.0)]
     )
-    assert value == pytest.approx(float(bump(0.3, 0.5)), rel=1e-5)
-    assert gradient == pytest.approx(float(bump_grad_sigma(0.3, 0.5)), rel=1e-4)
-    value, gradient = backends.layer_value_and_sigma_gradient(
-        backends.OpsWhereBumpLayer(initial_sigma=0.25), [0.3, 0.501]
-    )
-    assert math.isfinite(value)
-    assert math.isnan(gradient)
+    x = float(np.float32(0.3))
+    assert inside[0] == pytest.approx(float(bump(x, 0.5)), rel=1e-5)
+    assert inside[1] == pytest.approx(float(bump_grad_sigma(x, 0.5)), rel=1e-4)
+    for value, gradient in (outside, zero):
+        assert value == 0
+        assert math.isnan(gradient)
 
 
 def test_double_where_and_stable_layers_are_finite_where_the_trap_is():
     double_where = backends.double_where_layer_class()
-    for layer_class in (double_where, StableBumpLayer):
-        _value, gradient = backends.layer_value_and_sigma_gradient(
-            layer_class(initial_sigma=0.25), [0.3, 0.501]
-        )
-        expected = float(bump_grad_sigma(float(np.float32(0.3)), 0.25))
-        assert gradient == pytest.approx(expected, rel=1e-4)
-    _, gradient = backends.layer_value_and_sigma_gradient(double_where(initial_sigma=0.0), [0.0])
-    assert math.isnan(gradient)
+    points = [(0.3, 0.25), (0.501, 0.25), (0.0, 0.0), (1.42, 2.0)]
+    expected = float(bump_grad_sigma(float(np.float32(0.3)), 0.25))
+    measured = {
+        layer_class: backends.layer_value_and_sigma_gradient(layer_class, points)
+        for layer_class in (double_where, StableBumpLayer)
+    }
+    for results in measured.values():
+        assert results[0][1] == pytest.approx(expected, rel=1e-4)
+        assert results[1] == [0.0, 0.0]
+    assert math.isnan(measured[double_where][2][1])
+    assert measured[double_where][3] == [math.inf, math.inf]
+    assert measured[StableBumpLayer][2:] == [[0.0, 0.0], [0.0, 0.0]]
 
 
-def test_ops_where_layer_checks_its_argument_and_round_trips_its_config():
-    with pytest.raises(ValueError, match="finite and >= 0"):
+def test_ops_where_layer_is_a_bump_layer_with_a_config_round_trip():
+    with pytest.raises(ValueError, match="initial_sigma"):
         backends.OpsWhereBumpLayer(initial_sigma=-1.0)
-    with pytest.raises(TypeError, match="must be a number"):
-        backends.OpsWhereBumpLayer(initial_sigma="1")
     layer = backends.OpsWhereBumpLayer(initial_sigma=0.7, name="w")
     clone = backends.OpsWhereBumpLayer.from_config(layer.get_config())
     assert clone.initial_sigma == 0.7
@@ -193,9 +193,10 @@ def test_ops_where_layer_checks_its_argument_and_round_trips_its_config():
     assert layer.compute_output_shape((None, 3)) == (None, 3)
 
 
-def test_layer_value_and_sigma_gradient_needs_one_weight():
-    with pytest.raises(ValueError, match="one \\(sigma\\)"):
-        backends.layer_value_and_sigma_gradient(keras.layers.Dense(2), [0.3])
+@pytest.mark.parametrize("points", [[], [(0.3,)], [(0.3, 0.5, 1.0)]])
+def test_layer_value_and_sigma_gradient_needs_x_sigma_pairs(points):
+    with pytest.raises(ValueError, match="pairs"):
+        backends.layer_value_and_sigma_gradient(backends.OpsWhereBumpLayer, points)
 
 
 def test_train_stable_layer_recovers_sigma():

@@ -31,20 +31,28 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
+from keras import ops
+
+from bumplib.base_layer import BaseBumpLayer
 
 __all__ = [
     "BACKENDS",
+    "CASES",
     "DEFAULT_REQUEST",
     "BackendRunError",
     "BackendRuns",
+    "Case",
     "OpsWhereBumpLayer",
     "backend_report",
     "double_where_layer_class",
+    "gradient_table",
+    "largest_relative_spread",
     "layer_value_and_sigma_gradient",
     "run_on_backends",
     "start_on_backends",
@@ -54,10 +62,29 @@ __all__ = [
 #: The Keras backends, in the order the book shows them.
 BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
 
+
+@dataclass(frozen=True)
+class Case:
+    """One telling input of the table: a label, ``x`` and ``sigma``."""
+
+    label: str
+    x: float
+    sigma: float
+
+
+#: The telling inputs of chapter 6, in plain frameworks and on the Keras backends alike.
+CASES: tuple[Case, ...] = (
+    Case("inside", 0.3, 0.5),
+    Case("outside, formula inf", 0.501, 0.25),
+    Case("zero width", 0.0, 0.0),
+    Case("exploding band", 1.42, 2.0),
+)
+
+
 #: What a child does unless told otherwise: the points of the gradient table
 #: (``[x, sigma]`` pairs) and the training run.
 DEFAULT_REQUEST: dict[str, Any] = {
-    "points": [[0.3, 0.5], [0.501, 0.25], [0.0, 0.0], [1.42, 2.0]],
+    "points": [[case.x, case.sigma] for case in CASES],
     "training": {
         "true_sigma": 0.5,
         "initial_sigma": 1.0,
@@ -87,7 +114,7 @@ class BackendRunError(RuntimeError):
 
 
 @keras.saving.register_keras_serializable(package="bumplib.book")
-class OpsWhereBumpLayer(keras.layers.Layer):
+class OpsWhereBumpLayer(BaseBumpLayer):
     """The answer's first layer in ``keras.ops``: one ``where``, the trap on every backend.
 
     Formula::
@@ -99,43 +126,15 @@ class OpsWhereBumpLayer(keras.layers.Layer):
     each backend's own gradient of ``where``: wherever the unselected formula
     or its derivative is infinite (or ``nan``), the derivative with respect to
     ``sigma`` is ``nan``. Kept only to show that; use
-    :class:`bumplib.StableBumpLayer` in a model.
-
-    Args:
-        initial_sigma: Starting width, a finite number ``>= 0``.
-        **kwargs: Base layer keyword arguments.
+    :class:`bumplib.StableBumpLayer` in a model. Arguments as
+    :class:`bumplib.base_layer.BaseBumpLayer`.
     """
-
-    def __init__(self, initial_sigma: float = 0.1, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if isinstance(initial_sigma, bool) or not isinstance(initial_sigma, (int, float)):
-            raise TypeError(f"initial_sigma must be a number, got {initial_sigma!r}.")
-        if not (np.isfinite(initial_sigma) and initial_sigma >= 0):
-            raise ValueError(f"initial_sigma must be finite and >= 0, got {initial_sigma!r}.")
-        self.initial_sigma = float(initial_sigma)
-
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
-        """Create ``sigma``, shape ``(1,)``, kept ``>= 0`` by ``"non_neg"``."""
-        self.sigma = self.add_weight(
-            name="sigma",
-            shape=(1,),
-            initializer=keras.initializers.Constant(self.initial_sigma),
-            constraint="non_neg",
-        )
 
     def call(self, inputs: Any) -> Any:
         """Select the formula inside ``|x| < sigma`` and 0 outside, element by element."""
-        sigma = keras.ops.cast(self.sigma, inputs.dtype)
-        inside = keras.ops.abs(inputs) < sigma
-        return keras.ops.where(inside, keras.ops.exp(-sigma / (sigma - inputs**2)), 0.0)
-
-    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        """Return ``input_shape``: the bump acts element-wise."""
-        return input_shape
-
-    def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments."""
-        return {**super().get_config(), "initial_sigma": self.initial_sigma}
+        sigma = self.sigma_tensor()
+        inside = ops.abs(inputs) < sigma
+        return ops.where(inside, ops.exp(-sigma / (sigma - ops.square(inputs))), 0.0)
 
 
 def double_where_layer_class() -> type[keras.layers.Layer]:
@@ -163,51 +162,56 @@ def double_where_layer_class() -> type[keras.layers.Layer]:
     )
 
 
-def layer_value_and_sigma_gradient(layer: keras.layers.Layer, x: Any) -> tuple[float, float]:
-    """Return the sum of ``layer(x)`` and its derivative with respect to the layer's one weight.
+def layer_value_and_sigma_gradient(
+    layer_class: type[BaseBumpLayer], points: Sequence[Sequence[float]]
+) -> list[list[float]]:
+    """Return ``[value, d value/d sigma]`` of a bump layer at each point ``(x, sigma)``.
 
-    The derivative comes from the current backend's own autodiff, as a user of
-    that backend would compute it: ``tf.GradientTape``, ``jax.value_and_grad``
-    of ``layer.stateless_call``, or ``torch``'s ``backward()``.
+    One layer with ``per_feature=True`` holds one width per point, and one
+    call on a row of the points' ``x`` gives every value; since each width
+    acts on its own feature only, the gradient of the outputs' sum with
+    respect to the widths holds each point's derivative. The derivative comes
+    from the current backend's own autodiff, as a user of that backend would
+    compute it: ``tf.GradientTape``, ``jax.value_and_grad`` of
+    ``layer.stateless_call``, or ``torch``'s ``backward()``.
 
     Raises:
-        ValueError: if the layer does not have exactly one trainable weight.
+        ValueError: if no point is given, or a point is not two numbers.
     """
-    inputs = keras.ops.convert_to_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1))
-    if not layer.built:
-        layer.build(tuple(inputs.shape))
-    if len(layer.trainable_variables) != 1:
-        raise ValueError(
-            f"{type(layer).__name__} has {len(layer.trainable_variables)} trainable weights; "
-            "this measures layers with one (sigma)."
-        )
+    if not points or any(len(point) != 2 for point in points):
+        raise ValueError(f"points must be a non-empty list of (x, sigma) pairs, got {points!r}.")
+    layer = layer_class(initial_sigma=[float(s) for _, s in points], per_feature=True)
+    inputs = ops.convert_to_tensor(np.array([[x for x, _ in points]], dtype=np.float32))
+    layer.build(tuple(inputs.shape))
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            total = keras.ops.sum(layer(inputs))
+            outputs = layer(inputs)
+            total = ops.sum(outputs)
         gradient = tape.gradient(total, layer.trainable_variables[0])
     elif backend == "jax":
         import jax
 
-        def total_of(trainable: list[Any]) -> Any:
+        def total_of(trainable: list[Any]) -> tuple[Any, Any]:
             outputs, _ = layer.stateless_call(
                 trainable, [v.value for v in layer.non_trainable_variables], inputs
             )
-            return jax.numpy.sum(outputs)
+            return jax.numpy.sum(outputs), outputs
 
-        total, (gradient,) = jax.value_and_grad(total_of)(
+        (_, outputs), (gradient,) = jax.value_and_grad(total_of, has_aux=True)(
             [v.value for v in layer.trainable_variables]
         )
     elif backend == "torch":
-        total = keras.ops.sum(layer(inputs))
-        total.backward()
+        outputs = layer(inputs)
+        ops.sum(outputs).backward()
         gradient = layer.trainable_variables[0].value.grad
     else:  # pragma: no cover - Keras has no other backend with autodiff
         raise ValueError(f"no autodiff known for the Keras backend {backend!r}.")
-    value = float(keras.ops.convert_to_numpy(total))
-    return value, float(np.asarray(keras.ops.convert_to_numpy(gradient)).reshape(-1)[0])
+    values = np.asarray(ops.convert_to_numpy(outputs), dtype=np.float64).reshape(-1)
+    gradients = np.asarray(ops.convert_to_numpy(gradient), dtype=np.float64).reshape(-1)
+    return [[float(v), float(g)] for v, g in zip(values, gradients, strict=True)]
 
 
 def train_stable_layer(
@@ -233,7 +237,11 @@ def train_stable_layer(
     """
     import bumplib
 
-    bumplib.make_deterministic(seed)
+    if keras.backend.backend() == "tensorflow":
+        # Deterministic TensorFlow ops. Nothing here draws random numbers (the
+        # width starts at a constant, the batches are not shuffled), and on the
+        # other backends Keras' seeding would import TensorFlow as well.
+        bumplib.make_deterministic(seed)
     x, y, _ = bumplib.generate_data(true_sigma, n=n, seed=seed)
     layer = bumplib.StableBumpLayer(initial_sigma=initial_sigma)
     per_call = 1 if keras.backend.backend() == "torch" else steps
@@ -259,9 +267,10 @@ def backend_report(request: Mapping[str, Any]) -> dict[str, Any]:
             of :func:`train_stable_layer`).
 
     Returns:
-        The backend's name and versions, ``"gradients"``: for each layer
-        (``"one where"``, ``"double where"``, ``"stable"``) a list of
-        ``[value, d/d sigma]`` per point, and ``"training"``.
+        The backend's name and versions, ``"layers"``: the class name behind
+        each of ``"one where"``, ``"double where"`` and ``"stable"``,
+        ``"gradients"``: for each of them a list of ``[value, d/d sigma]`` per
+        point, and ``"training"``: :func:`train_stable_layer`'s result.
     """
     import bumplib
 
@@ -271,10 +280,7 @@ def backend_report(request: Mapping[str, Any]) -> dict[str, Any]:
         "stable": bumplib.StableBumpLayer,
     }
     gradients = {
-        name: [
-            list(layer_value_and_sigma_gradient(layer_class(initial_sigma=float(s)), [float(x)]))
-            for x, s in request["points"]
-        ]
+        name: layer_value_and_sigma_gradient(layer_class, request["points"])
         for name, layer_class in layers.items()
     }
     backend = keras.backend.backend()
@@ -283,9 +289,59 @@ def backend_report(request: Mapping[str, Any]) -> dict[str, Any]:
         "backend": backend,
         "keras": keras.__version__,
         "framework": __import__(module).__version__,
+        "layers": {name: layer_class.__name__ for name, layer_class in layers.items()},
         "gradients": gradients,
         "training": train_stable_layer(**request["training"]),
     }
+
+
+def gradient_table(results: Mapping[str, Mapping[str, Any]], point_labels: Sequence[str]) -> str:
+    """Return the children's layer measurements as Markdown: a row per layer and point.
+
+    Each entry is ``value / d/d sigma`` on one backend, printed by
+    :func:`bumplib.book.frameworks.result_text` (exact values as they are,
+    others to 4 significant digits).
+
+    Args:
+        results: :func:`run_on_backends`'s result.
+        point_labels: One label per point of the request, for the first column.
+
+    Raises:
+        ValueError: if ``results`` is empty or the labels do not match the points.
+    """
+    from bumplib.book.frameworks import result_text
+
+    if not results:
+        raise ValueError("gradient_table needs the result of at least one backend.")
+    first = next(iter(results.values()))
+    n_points = len(next(iter(first["gradients"].values())))
+    if len(point_labels) != n_points:
+        raise ValueError(f"got {len(point_labels)} labels for {n_points} points.")
+    lines = [
+        "| layer | input | " + " | ".join(f"`{b}`" for b in results) + " |",
+        "|:---|:---|" + "---:|" * len(results),
+    ]
+    for name, class_name in first["layers"].items():
+        for i, label in enumerate(point_labels):
+            cells = [
+                " / ".join(result_text(v) for v in result["gradients"][name][i])
+                for result in results.values()
+            ]
+            lines.append(f"| `{class_name}` | {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def largest_relative_spread(values: Sequence[float]) -> float:
+    """Return ``(max - min) / max(|v|)`` of finite ``values``: how far apart the backends are.
+
+    Raises:
+        ValueError: if ``values`` is empty or holds a non-finite number.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0 or not np.all(np.isfinite(array)):
+        raise ValueError(f"need one or more finite values, got {list(values)}.")
+    scale = np.max(np.abs(array))
+    return 0.0 if scale == 0 else float((array.max() - array.min()) / scale)
 
 
 def _json_ready(value: Any) -> Any:

@@ -21,10 +21,11 @@ None of the three changes what the formula gives where it is *selected*: in the
 band ``sqrt(sigma) < |x| < sigma`` (``sigma > 1``) the value itself explodes.
 That needs a different, safe formula (:func:`bumplib.stable_bump`).
 
-:data:`VERSIONS` maps each framework to its three functions, :data:`CASES`
-holds the telling inputs of the chapter's table, and :func:`trap_results`
-evaluates every version of every framework on them with that framework's own
-autodiff (float32 throughout; JAX's default precision is float32 too, so no
+:data:`VERSIONS` maps each framework to its three functions,
+:data:`bumplib.book.backends.CASES` holds the telling inputs of the chapter's
+table (shared with the Keras-backend runs), and :func:`trap_results` evaluates
+every version of every framework on them with that framework's own autodiff
+(float32 throughout; JAX's default precision is float32 too, so no
 ``jax_enable_x64`` is needed).
 """
 
@@ -41,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 import torch
 
+from bumplib.book.backends import CASES, Case
 from bumplib.book.formatting import value_text
 
 __all__ = [
@@ -274,24 +276,6 @@ VERSIONS: dict[str, dict[str, BumpFunction]] = {
         "custom gradient": torch_function_bump,
     },
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    """One telling input of the table: a label, ``x`` and ``sigma``."""
-
-    label: str
-    x: float
-    sigma: float
-
-
-#: The inputs of chapter 6's table.
-CASES: tuple[Case, ...] = (
-    Case("inside", 0.3, 0.5),
-    Case("outside, formula inf", 0.501, 0.25),
-    Case("zero width", 0.0, 0.0),
-    Case("exploding band", 1.42, 2.0),
-)
 
 
 @dataclass(frozen=True)
