@@ -311,7 +311,6 @@ def fit_with_strategy(
     learning_rate: float = 0.1,
     initial_sigma: float = 1.0,
     seed: int = 0,
-    steps_per_execution: int = 1,
 ) -> FitResult:
     """Learn sigma with ``model.fit`` under a distribution strategy (or none).
 
@@ -337,8 +336,6 @@ def fit_with_strategy(
         learning_rate: Adam's starting learning rate (applied to ``log(sigma)``).
         initial_sigma: Starting width, ``> 0``.
         seed: Seeds Keras and TensorFlow before the model is made.
-        steps_per_execution: Optimizer steps per call into the compiled
-            training graph (the same steps, fewer returns to Python).
 
     Returns:
         A :class:`~bumplib.FitResult` (history per epoch).
@@ -352,11 +349,7 @@ def fit_with_strategy(
         layer = StableBumpLayer(initial_sigma=initial_sigma, parametrization="log")
         model = keras.Sequential([keras.Input(shape=(1,)), layer])
         steps = epochs * math.ceil(len(x) / global_batch_size)
-        model.compile(
-            optimizer=make_recovery_optimizer(learning_rate, steps),
-            loss="mse",
-            steps_per_execution=steps_per_execution,
-        )
+        model.compile(optimizer=make_recovery_optimizer(learning_rate, steps), loss="mse")
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch_size)
     record = SigmaHistory(layer)
     start = time.perf_counter()
