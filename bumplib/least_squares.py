@@ -69,6 +69,7 @@ __all__ = [
     "check_recovery_data",
     "compile_for_backend",
     "least_squares_sigma",
+    "working_dtype",
 ]
 
 #: Largest change of ``log(sigma)`` in one step: a factor ``e**2`` (about 7.4) in sigma.
@@ -333,7 +334,7 @@ def check_recovery_data(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndar
 
 @dataclass
 class _Run:
-    """The state of :func:`levenberg_marquardt` as it goes."""
+    """The state of :func:`_levenberg_marquardt` as it goes."""
 
     history: list[float]
     costs: list[float]
@@ -343,7 +344,7 @@ class _Run:
     message: str = ""
 
 
-def levenberg_marquardt(
+def _levenberg_marquardt(
     problem: LeastSquaresProblem,
     initial_sigma: float,
     *,
@@ -351,15 +352,7 @@ def levenberg_marquardt(
     xtol: float,
     run: _Run | None = None,
 ) -> tuple[LeastSquaresTerms, _Run]:
-    """Run Levenberg-Marquardt on ``log(sigma)`` for ``problem`` from ``initial_sigma``.
-
-    Each iteration evaluates the model once (values and closed-form Jacobian
-    together) and takes the damped Gauss-Newton step (or, after a rejected
-    step down, the jump-aware one) if it lowers the sum of squares; otherwise
-    it raises the damping and tries a shorter step. It stops when an accepted
-    step changes ``log(sigma)`` by at most ``xtol``, when the next step would
-    be below ``xtol`` or not change sigma in the working dtype, when no step down to ``xtol``
-    lowers the cost (no neighbouring sigma fits better), or when the cost is 0.
+    """Run one stage of :func:`least_squares_sigma` on ``problem`` from ``initial_sigma``.
 
     Args:
         problem: The samples.
@@ -451,8 +444,15 @@ def least_squares_sigma(
 ) -> LeastSquaresFit:
     """Fit sigma to samples ``y ~ phi_sigma(x)`` by Levenberg-Marquardt on ``log(sigma)``.
 
-    See the module docstring for the method and :func:`levenberg_marquardt`
-    for the iteration. With many samples (at least ``coarse`` times
+    See the module docstring for the method. Each iteration evaluates the
+    model once (values and closed-form Jacobian together) and takes the
+    damped Gauss-Newton step (or, after a rejected step down, the jump-aware
+    one) if it lowers the sum of squares; otherwise it raises the damping and
+    tries a shorter step. A stage stops when an accepted step changes
+    ``log(sigma)`` by at most ``xtol``, when the next step would be below
+    ``xtol`` or not change sigma in the working dtype, when no step down to
+    ``xtol`` lowers the cost (no neighbouring sigma fits better), or when the
+    cost is 0. With many samples (at least ``coarse`` times
     ``COARSE_MIN``) the fit runs in two stages: first on every ``coarse``-th
     sample, to a relative step of ``COARSE_XTOL``, then on all samples from
     there. The far-away iterations then cost a ``coarse``-th each, and the
@@ -497,11 +497,11 @@ def least_squares_sigma(
     sigma, run = initial_sigma, None
     if coarse > 1 and n >= coarse * COARSE_MIN:
         first = LeastSquaresProblem(x[::coarse], y[::coarse], dtype, fraction=1.0 / coarse)
-        terms, run = levenberg_marquardt(
+        terms, run = _levenberg_marquardt(
             first, sigma, max_iterations=max_iterations, xtol=max(xtol, COARSE_XTOL)
         )
         sigma = terms.sigma
-    current, run = levenberg_marquardt(
+    current, run = _levenberg_marquardt(
         LeastSquaresProblem(x, y, dtype),
         sigma,
         max_iterations=max_iterations,
