@@ -1,80 +1,193 @@
-"""Benchmark: forward + backward throughput of the bump layers against a bare ``tf.exp``.
+"""Benchmark: forward + backward throughput of the bump layers against a bare ``exp``.
 
-For 1e6 and 1e7 float32 elements, times one call of a ``tf.function`` that
-computes the layer's output, sums it and takes the gradient with respect to
-the input and to sigma (``tf.exp``: with respect to the input), with and
-without ``jit_compile``. Prints the median time per call over several calls
-and its ratio to ``tf.exp`` at the same size and compile mode.
+For 1e6 and 1e7 float32 elements (shape ``(n, 1)``, one shared sigma), times
+one call that computes the layer's output, sums it and takes the gradient
+with respect to the input and to sigma; the baseline is ``exp`` of the same
+input, summed, with its gradient with respect to the input. Each Keras
+backend runs in its own process (Keras fixes its backend at import):
 
-Run: ``python benchmarks/bench_throughput.py [--repeats 7]``.
+* TensorFlow: a ``tf.function`` with ``tf.GradientTape``, with and without
+  XLA (``jit_compile``);
+* JAX: ``jax.jit`` of ``jax.grad`` (XLA);
+* PyTorch: eager ``torch.autograd`` (the default way PyTorch code runs).
+
+Both sides of each ratio run in the same process, at the same settings.
+Each timing is the median of ``--repeats`` calls after two warm-up calls
+(which trace and compile); the calls of one size take turns, so that a
+change in the machine's load hits them alike. The targets of issue 9 are checked on
+TensorFlow: ``StableBumpLayer`` at most 1.5x ``exp`` with XLA and 2.5x
+without, at both sizes.
+
+Run: ``python benchmarks/bench_throughput.py [--repeats 9]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import tensorflow as tf
-
-import bumplib
-
 SIZES = (1_000_000, 10_000_000)
+LAYERS = ("BumpLayer", "SafeWhereBumpLayer", "StableBumpLayer")
+TARGETS = {("tensorflow", "XLA"): 1.5, ("tensorflow", "graph"): 2.5}
 
 
-def make_step(layer: tf.keras.layers.Layer | None, jit: bool) -> Callable[[tf.Tensor], object]:
-    """Return a compiled forward+backward step for ``layer`` (or ``tf.exp`` when None)."""
+def median_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time of each blocking call after two warm-up calls.
 
-    @tf.function(jit_compile=jit)
-    def step(x: tf.Tensor) -> object:
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = tf.exp(x) if layer is None else layer(x)
-            total = tf.reduce_sum(y)
-        sources = [x] if layer is None else [x, *layer.trainable_variables]
-        return tape.gradient(total, sources)
-
-    return step
-
-
-def median_seconds(step: Callable[[tf.Tensor], object], x: tf.Tensor, repeats: int) -> float:
-    """Median wall time of ``step(x)`` after one warm-up call (which traces/compiles)."""
-    step(x)
-    times = []
+    The calls take turns (one round of every call per repeat), so that a
+    change in the machine's load during the run hits every call alike.
+    """
+    for call in calls.values():
+        call()
+        call()
+    times: dict[str, list[float]] = {key: [] for key in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = step(x)
-        _ = [g.numpy() for g in result]  # wait for the values
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def tensorflow_steps(size: int) -> dict[str, Callable[[], object]]:
+    """TensorFlow: every layer and the baseline, as graphs with and without XLA."""
+    import tensorflow as tf
+
+    import bumplib
+
+    x = tf.random.stateless_uniform((size, 1), seed=(0, 0), minval=-1.0, maxval=1.0)
+    steps = {}
+    for mode, jit in (("graph", False), ("XLA", True)):
+        for name in ("exp", *LAYERS):
+            layer = None if name == "exp" else getattr(bumplib, name)(initial_sigma=0.5)
+
+            @tf.function(jit_compile=jit)
+            def step(x: tf.Tensor, layer: object = layer) -> object:
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    total = tf.reduce_sum(tf.exp(x) if layer is None else layer(x))
+                sources = [x] if layer is None else [x, *layer.trainable_variables]
+                return tape.gradient(total, sources)
+
+            if layer is not None:
+                layer.build(x.shape)
+            steps[f"{mode}|{name}"] = lambda step=step: [g.numpy() for g in step(x)]
+    return steps
+
+
+def jax_steps(size: int) -> dict[str, Callable[[], object]]:
+    """JAX: every keras.ops layer and the baseline under ``jax.jit``."""
+    import jax
+    import jax.numpy as jnp
+
+    import bumplib
+
+    x = jax.random.uniform(jax.random.PRNGKey(0), (size, 1), minval=-1.0, maxval=1.0)
+    steps = {}
+    grad_exp = jax.jit(jax.grad(lambda x: jnp.sum(jnp.exp(x))))
+    steps["XLA|exp"] = lambda: grad_exp(x).block_until_ready()
+    for name in LAYERS[1:]:
+        layer = getattr(bumplib, name)(initial_sigma=0.5)
+        layer.build(x.shape)
+        weights = [v.value for v in layer.trainable_variables]
+
+        def total(x: jax.Array, weights: list, layer: object = layer) -> jax.Array:
+            return jnp.sum(layer.stateless_call(weights, [], x)[0])
+
+        grad = jax.jit(jax.grad(total, argnums=(0, 1)))
+        steps[f"XLA|{name}"] = lambda grad=grad, weights=weights: jax.block_until_ready(
+            grad(x, weights)
+        )
+    return steps
+
+
+def torch_steps(size: int) -> dict[str, Callable[[], object]]:
+    """PyTorch: every keras.ops layer and the baseline, eager autograd."""
+    import torch
+
+    import bumplib
+
+    generator = torch.Generator().manual_seed(0)
+    x = (torch.rand((size, 1), generator=generator) * 2 - 1).requires_grad_()
+
+    def exp_step() -> object:
+        return torch.autograd.grad(torch.exp(x).sum(), [x])
+
+    steps = {"eager|exp": exp_step}
+    for name in LAYERS[1:]:
+        layer = getattr(bumplib, name)(initial_sigma=0.5)
+        layer.build(tuple(x.shape))
+        sources = [x, *(v.value for v in layer.trainable_variables)]
+
+        def step(layer: object = layer, sources: list = sources) -> object:
+            return torch.autograd.grad(layer(x).sum(), sources)
+
+        steps[f"eager|{name}"] = step
+    return steps
+
+
+def worker(backend: str, repeats: int) -> None:
+    """Time every step of ``backend`` (the running one) and print the results as JSON."""
+    make = {"tensorflow": tensorflow_steps, "jax": jax_steps, "torch": torch_steps}[backend]
+    results = []
+    for size in SIZES:
+        for key, seconds in median_seconds(make(size), repeats).items():
+            mode, name = key.split("|")
+            results.append({"size": size, "mode": mode, "op": name, "seconds": seconds})
+    print(json.dumps(results))
+
+
+def run_backend(backend: str, repeats: int) -> list[dict]:
+    """Run :func:`worker` in a fresh process with ``KERAS_BACKEND=backend``."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, __file__, "--worker", backend, "--repeats", str(repeats)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"the {backend} run failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    """Print the throughput table."""
+    """Print the throughput table of every backend, then one line per target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--worker", choices=["tensorflow", "jax", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--backends", default="tensorflow,jax,torch")
     args = parser.parse_args()
-    print(f"{'elements':>10} {'jit':>5} {'op':>16} {'ms/call':>9} {'vs tf.exp':>9} {'Melem/s':>9}")
-    for size in SIZES:
-        x = tf.random.stateless_uniform((size, 1), seed=(0, 0), minval=-1.0, maxval=1.0)
-        for jit in (False, True):
-            rows = {
-                "tf.exp": None,
-                "BumpLayer": bumplib.BumpLayer(initial_sigma=0.5),
-                "StableBumpLayer": bumplib.StableBumpLayer(initial_sigma=0.5),
-            }
-            base = None
-            for name, layer in rows.items():
-                seconds = median_seconds(make_step(layer, jit), x, args.repeats)
-                base = base or seconds
-                print(
-                    f"{size:>10.0e} {jit!s:>5} {name:>16} {seconds * 1e3:>9.2f} "
-                    f"{seconds / base:>8.2f}x {size / seconds / 1e6:>9.1f}"
-                )
+    if args.worker:
+        worker(args.worker, args.repeats)
+        return
+    print(f"median of {args.repeats} calls after 2 warm-up calls; forward + backward, float32")
+    header = f"{'backend':>10} {'mode':>5} {'elements':>9} {'op':>18} {'ms/call':>9} {'vs exp':>7}"
+    print(header)
+    ratios = {}
+    for backend in args.backends.split(","):
+        results = run_backend(backend, args.repeats)
+        base = {(r["size"], r["mode"]): r["seconds"] for r in results if r["op"] == "exp"}
+        for r in results:
+            ratio = r["seconds"] / base[r["size"], r["mode"]]
+            ratios[backend, r["mode"], r["size"], r["op"]] = ratio
+            print(
+                f"{backend:>10} {r['mode']:>5} {r['size']:>9.0e} {r['op']:>18} "
+                f"{r['seconds'] * 1e3:>9.2f} {ratio:>6.2f}x"
+            )
+    print()
+    for (backend, mode), limit in TARGETS.items():
+        for size in SIZES:
+            ratio = ratios.get((backend, mode, size, "StableBumpLayer"))
+            if ratio is None:
+                continue
+            verdict = "met" if ratio <= limit else "NOT met"
+            print(
+                f"target: StableBumpLayer on {backend} ({mode}), {size:.0e} elements, "
+                f"<= {limit}x exp: {ratio:.2f}x, {verdict}"
+            )
 
 
 if __name__ == "__main__":

@@ -3,18 +3,19 @@
 The generalized bump ``phi_sigma(x) = exp(-sigma / (sigma - x**2))`` for
 ``|x| < sigma`` (0 elsewhere), its NumPy reference, the layers of the 2020
 Q&A thread and a numerically stable one, data generation, training helpers
-and the figures of the book. Needs Keras 3 with the TensorFlow backend.
+and the figures of the book.
+
+The core layers (:class:`StableBumpLayer`, :class:`SafeWhereBumpLayer`,
+:class:`GaussianBumpLayer`, :class:`ScaledBumpLayer`) are written with
+``keras.ops`` and run on every Keras 3 backend (TensorFlow, JAX, PyTorch,
+chosen by ``KERAS_BACKEND`` before ``keras`` is imported). The thread's own
+layers (:class:`CondBumpLayer`, :class:`WhereBumpLayer`, :class:`BumpLayer`)
+are TensorFlow code, as the thread wrote them, and say so when built on
+another backend. Importing ``bumplib`` does not import TensorFlow unless
+Keras runs on it.
 """
 
 from __future__ import annotations
-
-import keras
-
-if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the environment
-    raise ImportError(
-        f"bumplib needs Keras' TensorFlow backend, but KERAS_BACKEND is "
-        f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow before importing keras."
-    )
 
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import generate_data, unstable_interval
@@ -23,6 +24,7 @@ from bumplib.gaussian_layer import GaussianBumpLayer
 from bumplib.least_squares import LeastSquaresFit, least_squares_sigma
 from bumplib.models import make_localized_model
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
+from bumplib.safe_where_layer import SafeWhereBumpLayer
 from bumplib.scaled_layer import ScaledBumpLayer
 from bumplib.stable_layer import StableBumpLayer, stable_bump
 from bumplib.thread_layers import BumpLayer, CondBumpLayer, WhereBumpLayer
@@ -47,6 +49,7 @@ __all__ = [
     "GaussianBumpLayer",
     "LayerFit",
     "LeastSquaresFit",
+    "SafeWhereBumpLayer",
     "ScaledBumpLayer",
     "SigmaHistory",
     "StableBumpLayer",

@@ -13,8 +13,9 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from bumplib.backend import require_tensorflow
 from bumplib.validation import check_sigma_values
 
 __all__ = ["BaseBumpLayer", "constant_initializer"]
@@ -47,6 +48,8 @@ class BaseBumpLayer(keras.layers.Layer):
 
     #: Name of the stored weight.
     weight_name = "sigma"
+    #: The one Keras backend a layer runs on (the thread's TensorFlow layers), or None for all.
+    required_backend: str | None = None
 
     def __init__(
         self,
@@ -56,6 +59,12 @@ class BaseBumpLayer(keras.layers.Layer):
         sigma_constraint: Any = "non_neg",
         **kwargs: Any,
     ) -> None:
+        if self.required_backend is not None:
+            require_tensorflow(
+                f"{type(self).__name__}, one of the thread's layers kept as it was,",
+                "bumplib.SafeWhereBumpLayer (the answer's double where, in keras.ops) or "
+                "bumplib.StableBumpLayer",
+            )
         super().__init__(**kwargs)
         if not isinstance(per_feature, bool):
             raise TypeError(f"per_feature must be True or False, got {per_feature!r}.")
@@ -111,9 +120,9 @@ class BaseBumpLayer(keras.layers.Layer):
             ),
         )
 
-    def sigma_tensor(self) -> tf.Tensor:
-        """Return the current width as a tensor in the layer's compute dtype."""
-        return tf.convert_to_tensor(getattr(self, self.weight_name))
+    def sigma_tensor(self) -> Any:
+        """Return the current width as a tensor (in the compute dtype inside ``call``)."""
+        return ops.convert_to_tensor(getattr(self, self.weight_name))
 
     def get_sigma(self) -> np.ndarray:
         """Return the current width as a NumPy array of shape ``(1,)`` or ``(features,)``."""
@@ -121,7 +130,7 @@ class BaseBumpLayer(keras.layers.Layer):
             raise ValueError(
                 f"Layer {self.name!r} has no sigma yet: call it on data (or build it) first."
             )
-        return np.asarray(keras.ops.convert_to_numpy(self.sigma_tensor()))
+        return np.asarray(ops.convert_to_numpy(self.sigma_tensor()))
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         """Return ``input_shape``: the bump acts element-wise."""

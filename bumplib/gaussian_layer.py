@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.validation import check_sigma_values
@@ -97,13 +97,13 @@ class GaussianBumpLayer(BaseBumpLayer):
             name="center", shape=shape, initializer=constant_initializer(self.initial_center)
         )
 
-    def sigma_tensor(self) -> tf.Tensor:
+    def sigma_tensor(self) -> Any:
         """Return ``1 / sqrt(b)`` (``inf`` if ``b`` has reached 0)."""
-        return tf.math.rsqrt(super().sigma_tensor())
+        return ops.rsqrt(super().sigma_tensor())
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    def call(self, inputs: Any) -> Any:
         """Return ``a * exp(-b * (x - c)**2)``."""
-        return self.height * tf.exp(-self.inverse_width * tf.square(inputs - self.center))
+        return self.height * ops.exp(-self.inverse_width * ops.square(inputs - self.center))
 
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments, height and centre included."""

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from bumplib.stable_layer import StableBumpLayer, stable_bump
 
@@ -34,7 +33,7 @@ class ScaledBumpLayer(StableBumpLayer):
         initial_height: Starting ``a``.
         initial_center: Starting ``c``.
         per_feature: One ``(a, sigma, c)`` per input feature.
-        parametrization: ``"log"`` (default) or ``"identity"``, as in
+        parametrization: ``"log"`` (default), ``"identity"`` or ``"softplus"``, as in
             :class:`~bumplib.StableBumpLayer`.
         **kwargs: Other keyword arguments of :class:`~bumplib.StableBumpLayer`.
 
@@ -46,7 +45,7 @@ class ScaledBumpLayer(StableBumpLayer):
         initial_height: float = 1.0,
         initial_center: float = 0.0,
         per_feature: bool = False,
-        parametrization: Literal["identity", "log"] = "log",
+        parametrization: Literal["identity", "log", "softplus"] = "log",
         **kwargs: Any,
     ) -> None:
         """Create the layer; see the class docstring for the arguments."""
@@ -75,7 +74,7 @@ class ScaledBumpLayer(StableBumpLayer):
             name="center", shape=shape, initializer=keras.initializers.Constant(self.initial_center)
         )
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    def call(self, inputs: Any) -> Any:
         """Return ``height * stable_bump(inputs - center, sigma)``."""
         return self.height * stable_bump(inputs - self.center, self.sigma_tensor())
 

@@ -2,7 +2,8 @@
 
 This answers the thread's second exercise ("fix the layer so that it works for
 every input value") and also fixes the ``sigma == 0`` trap of the answer's
-final layer.
+final layer. It is written with ``keras.ops`` and ``keras.ops.custom_gradient``
+only, so it runs on the TensorFlow, JAX and PyTorch backends alike.
 """
 
 from __future__ import annotations
@@ -14,50 +15,136 @@ from typing import Any, Literal
 import keras
 import ml_dtypes
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from bumplib.backend import backend_name
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.validation import check_sigma_values
 
-__all__ = ["StableBumpLayer", "stable_bump"]
+__all__ = [
+    "PARAMETRIZATIONS",
+    "StableBumpLayer",
+    "flushes_subnormals",
+    "stable_bump",
+    "sum_to_shape",
+    "underflow_cutoff",
+]
 
-Parametrization = Literal["identity", "log"]
+Parametrization = Literal["identity", "log", "softplus"]
+
+#: The ways :class:`StableBumpLayer` can store its width.
+PARAMETRIZATIONS = ("identity", "log", "softplus")
+
+#: Float dtypes whose subnormal results each backend flushes to zero on the CPU.
+#: Measured with ``exp(-t)`` for ``t`` between ``-log(smallest normal)`` and
+#: ``-log(smallest subnormal)``, eagerly, in a graph and compiled (XLA,
+#: ``jax.jit``); ``tests/backends/test_cutoff.py`` checks it on every run.
+FLUSHING_DTYPES: dict[str, frozenset[str]] = {
+    "tensorflow": frozenset({"float32", "float64", "bfloat16"}),
+    "jax": frozenset({"float32", "float64", "bfloat16"}),
+    "torch": frozenset(),
+}
+
+#: The 16-bit float dtypes, which :func:`stable_bump` computes in float32.
+SIXTEEN_BIT = frozenset({"float16", "bfloat16"})
 
 
-def underflow_cutoff(dtype: tf.DType) -> float:
-    """Return ``T`` such that ``exp(-t)`` rounds to 0 in ``dtype`` for every ``t > T``.
+def flushes_subnormals(dtype: Any, backend: str | None = None) -> bool:
+    """Return whether ``backend`` (default: the running one) flushes subnormal ``dtype`` results.
 
-    ``T = 1 - log(smallest subnormal)``: about 104.3 in float32, 745.1 in
-    float64 and 17.6 in float16.
+    TensorFlow and XLA (which JAX uses) set the CPU's flush-to-zero mode, so a
+    float32 ``exp(-90.0)`` is 0 there; float16 is computed through float32 and
+    rounded, which keeps its subnormals. PyTorch leaves the CPU's default (no
+    flushing) unless ``torch.set_flush_denormal(True)`` is called.
     """
-    tiny = ml_dtypes.finfo(dtype.as_numpy_dtype).smallest_subnormal
-    return 1.0 - math.log(float(tiny))
+    backend = backend or backend_name()
+    if backend not in FLUSHING_DTYPES:
+        raise ValueError(f"backend must be one of {sorted(FLUSHING_DTYPES)}, got {backend!r}.")
+    return keras.backend.standardize_dtype(dtype) in FLUSHING_DTYPES[backend]
 
 
-@tf.custom_gradient
-def _stable_bump_same_shape(x: tf.Tensor, sigma: tf.Tensor) -> tuple[tf.Tensor, Any]:
-    """Guarded bump of ``x`` and ``sigma`` of one shape, with closed-form gradients."""
+def underflow_cutoff(dtype: Any, backend: str | None = None) -> float:
+    """Return ``T`` such that ``exp(-t)`` is 0 in ``dtype`` on ``backend`` for every ``t > T``.
+
+    ``T = 1 - log(m)``, where ``m`` is the smallest positive result the
+    backend's ``exp`` can give in ``dtype``: the smallest *normal* number
+    where the backend flushes subnormals to zero (see
+    :func:`flushes_subnormals`), else the smallest *subnormal* one. The
+    margin of 1 keeps ``exp(-T) < m / e``, which rounds to 0 however ``exp``
+    rounds. Values, by backend (CPU):
+
+    ========  ===========================  ========  ========
+    dtype     TensorFlow, JAX              PyTorch   why
+    ========  ===========================  ========  ========
+    float16   17.64                        17.64     float16 keeps subnormals everywhere
+    bfloat16  88.03                        93.04     TF and XLA flush, PyTorch does not
+    float32   88.72                        104.3     TF and XLA flush, PyTorch does not
+    float64   709.1                        745.1     (JAX has float64 only with x64 on)
+    ========  ===========================  ========  ========
+
+    :func:`stable_bump` computes 16-bit inputs in float32, so the float32 row
+    is the one that bounds its ``t``. Any ``T`` with a finite ``T**2`` would
+    keep the gradients finite; the tight one makes the output exactly the
+    rounded formula wherever the formula is not 0.
+
+    Args:
+        dtype: A float dtype, in any spelling Keras understands (``"float32"``,
+            ``tf.float32``, ``jnp.float32``, ``torch.float32``).
+        backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``; default the
+            running backend.
+    """
+    name = keras.backend.standardize_dtype(dtype)
+    info = ml_dtypes.finfo(name)
+    smallest = info.tiny if flushes_subnormals(name, backend) else info.smallest_subnormal
+    return 1.0 - math.log(float(smallest))
+
+
+def sum_to_shape(gradient: Any, operand: Any, full_shape: tuple[int | None, ...]) -> Any:
+    """Sum ``gradient`` (of the broadcast shape ``full_shape``) down to ``operand``'s shape.
+
+    The gradient of a broadcast operand is the sum over the axes it was
+    broadcast along: the leading axes it lacks, and its axes of size 1 where
+    the result's axis is not (or may not be) 1.
+    """
+    shape = tuple(operand.shape)
+    lead = len(full_shape) - len(shape)
+    axes = list(range(lead)) + [
+        lead + i for i, size in enumerate(shape) if size == 1 and full_shape[lead + i] != 1
+    ]
+    if not axes:
+        return gradient
+    return ops.reshape(ops.sum(gradient, axis=axes), ops.shape(operand))
+
+
+@ops.custom_gradient
+def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
+    """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
     cutoff = underflow_cutoff(x.dtype)
-    # Guard 1, the support: safe input 0 and safe denominator 1 outside it.
-    inside = tf.abs(x) < sigma
-    x_safe = tf.where(inside, x, tf.zeros_like(x))
-    r = x_safe / tf.where(inside, sigma, tf.ones_like(sigma))  # |r| < 1
-    w = 1 - r * x_safe  # (sigma - x**2) / sigma
-    # Guard 2, the formula's own singularity: keep 1/w < T only. This drops
-    # sqrt(sigma) <= |x| < sigma (w <= 0, where the formula explodes) and the
-    # points so close to x**2 = sigma that exp(-1/w) already rounds to 0.
-    keep = tf.logical_and(inside, w * cutoff > 1)
-    t = 1 / tf.where(keep, w, tf.ones_like(w))
-    phi = tf.where(keep, tf.exp(-t), tf.zeros_like(t))
+    # Work on sigma's own (small) shape first: a safe denominator and the support's bound.
+    sigma_safe = ops.where(sigma > 0, sigma, ops.ones_like(sigma))
+    # Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))): inside the support (guard 1), and
+    # away from the formula's singularity x**2 = sigma, where (sigma - x**2) / sigma
+    # <= 1/T, so exp(-t) is already 0 in this dtype or the formula explodes (guard 2).
+    # One mask serves both guards.
+    keep = ops.abs(x) < ops.minimum(sigma, ops.sqrt(sigma * (1 - 1 / cutoff)))
+    x_safe = ops.where(keep, x, 0.0)  # the safe input
+    r = x_safe / sigma_safe  # |r| < 1
+    minus_t = 1 / (r * x_safe - 1)  # -sigma / (sigma - x**2): in [-T, -1] where kept
+    phi = ops.where(keep, ops.exp(minus_t), 0.0)
 
-    def grad(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        scale = upstream * phi * t * t  # 0 wherever phi is 0; t**2 < T**2
-        return scale * (-2 * r), scale * (r * r)
+    def grad(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
+        if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by keyword
+            (upstream,) = args
+        half_d_x = upstream * phi * minus_t * minus_t * r  # 0 wherever phi is 0; t**2 <= T**2
+        full_shape = tuple(phi.shape)
+        d_x = sum_to_shape(-2 * half_d_x, x, full_shape)
+        d_sigma = sum_to_shape(half_d_x * r, sigma, full_shape)
+        return d_x, d_sigma
 
     return phi, grad
 
 
-def stable_bump(x: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
+def stable_bump(x: Any, sigma: Any) -> Any:
     """Return the bump of ``x`` with width ``sigma`` (broadcast), finite for all inputs.
 
     Definition::
@@ -73,23 +160,44 @@ def stable_bump(x: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
       is the limit of the bump from inside its singularity, so for
       ``sigma > 1`` the output is a smooth bump on ``(-sqrt(sigma),
       sqrt(sigma))``, in ``[0, exp(-1)]``, instead of an infinite spike.
+      Points so close to the singularity that ``exp(-t)`` rounds to 0 (``t``
+      beyond :func:`underflow_cutoff`) are set to exactly 0.
     * Its output and both gradients are finite for every finite ``x`` and
       every ``sigma >= 0`` of the input's dtype, ``sigma == 0``, subnormal
       ``sigma``, ``x == +-sigma``, ``x == +-sqrt(sigma)`` and ``|x| = 1e30``
-      included. The gradients are the closed forms
-      ``d(phi)/dx = -2 phi t**2 r`` and ``d(phi)/d(sigma) = phi t**2 r**2``
-      with ``r = x / sigma`` and ``t = sigma / (sigma - x**2)``, each factor
-      bounded where ``phi != 0``. They are given to TensorFlow directly
-      because autodiff of the same forward pass divides by ``sigma`` twice:
-      TensorFlow computes ``(-r / sigma)`` and stays finite, but XLA
-      (``jit_compile=True``) rewrites it as ``x / (sigma * sigma)``, and
-      ``sigma * sigma`` underflows to 0, so the gradient is ``inf``, for
-      ``sigma`` below about ``1e-19`` in float32 (``1e-4`` in float16).
+      included, on the TensorFlow, JAX and PyTorch backends. The gradients are
+      the closed forms ``d(phi)/dx = -2 phi t**2 r`` and ``d(phi)/d(sigma) =
+      phi t**2 r**2`` with ``r = x / sigma`` and ``t = sigma / (sigma -
+      x**2)``, each factor bounded where ``phi != 0``. They are given to the
+      backend directly (``keras.ops.custom_gradient``) because autodiff of the
+      same forward pass divides by ``sigma`` twice: TensorFlow computes
+      ``(-r / sigma)`` and stays finite, but XLA (``jit_compile=True``)
+      rewrites it as ``x / (sigma * sigma)``, and ``sigma * sigma`` underflows
+      to 0, so the gradient is ``inf``, for ``sigma`` below about ``1e-19``
+      in float32 (``1e-4`` in float16). A ``sigma`` that is broadcast
+      (one per feature, or one for all) gets its gradient summed over the
+      broadcast axes inside the custom gradient.
+    * float16 and bfloat16 inputs are computed in float32 and the result is
+      rounded back: the guards then have float32's margins, and the output is
+      the correctly rounded bump.
     """
-    x = tf.convert_to_tensor(x)
-    sigma = tf.cast(tf.convert_to_tensor(sigma), x.dtype)
-    shape = tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(sigma))
-    return _stable_bump_same_shape(tf.broadcast_to(x, shape), tf.broadcast_to(sigma, shape))
+    x = ops.convert_to_tensor(x)
+    if not keras.backend.is_float_dtype(x.dtype):
+        x = ops.cast(x, keras.config.floatx())
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    compute_dtype = "float32" if dtype in SIXTEEN_BIT else dtype
+    sigma = ops.cast(sigma, compute_dtype)
+    shape = tuple(sigma.shape)
+    if len(shape) and math.prod(shape) == 1:
+        sigma = ops.reshape(sigma, ())  # one width: scalar broadcasting is the fast kind
+    phi = _stable_bump_same_shape(ops.cast(x, compute_dtype), sigma)
+    return ops.cast(phi, dtype)
+
+
+def inverse_softplus(value: Any) -> np.ndarray:
+    """Return ``rho`` with ``softplus(rho) = value`` (float64, stable for tiny and large values)."""
+    value = np.asarray(value, dtype=np.float64)
+    return value + np.log(-np.expm1(-value))
 
 
 @keras.saving.register_keras_serializable(package="bumplib")
@@ -104,21 +212,25 @@ class StableBumpLayer(BaseBumpLayer):
     For ``sigma <= 1`` and for inputs in ``(-1, 1)`` this is exactly the
     thread's layer; for ``sigma > 1`` the band ``sqrt(sigma) <= |x| < sigma``,
     where the formula explodes, gives 0 (the bump's limit at its singularity)
-    instead of values up to ``inf``.
+    instead of values up to ``inf``. It runs on every Keras backend.
 
     Args:
         initial_sigma: Starting width (default 1.0, the classic bump on
             ``(-1, 1)``, so every input in that range passes a gradient from
-            the first step). Must be ``> 0`` with ``parametrization="log"``.
+            the first step). Must be ``> 0`` with ``parametrization="log"`` or
+            ``"softplus"``.
         per_feature: One width per input feature (last axis).
         parametrization: ``"identity"`` stores ``sigma`` itself (kept
             ``>= 0`` by the default ``"non_neg"`` constraint); ``"log"``
             stores ``log_sigma`` and uses ``sigma = exp(log_sigma)``, so each
             optimizer step changes sigma by a *relative* amount, which is what
-            lets :func:`bumplib.fit_sigma` reach sigma = 50 as fast as 0.05.
+            lets :func:`bumplib.fit_sigma` reach sigma = 50 as fast as 0.05;
+            ``"softplus"`` stores ``rho`` and uses ``sigma = softplus(rho) =
+            log(1 + exp(rho))``: relative steps for small sigma, additive
+            steps for large sigma, and never a negative width.
         sigma_regularizer: Regularizer for the stored weight.
         sigma_constraint: Constraint for the stored weight; default
-            ``"non_neg"`` for ``"identity"`` and none for ``"log"``.
+            ``"non_neg"`` for ``"identity"`` and none for the others.
         **kwargs: Base layer keyword arguments.
     """
 
@@ -131,12 +243,13 @@ class StableBumpLayer(BaseBumpLayer):
         sigma_constraint: Any = "default",
         **kwargs: Any,
     ) -> None:
-        if parametrization not in ("identity", "log"):
+        if parametrization not in PARAMETRIZATIONS:
             raise ValueError(
-                f"parametrization must be 'identity' or 'log', got {parametrization!r}."
+                f"parametrization must be one of {', '.join(map(repr, PARAMETRIZATIONS))}, "
+                f"got {parametrization!r}."
             )
         self.parametrization = parametrization
-        if sigma_constraint == "default":
+        if isinstance(sigma_constraint, str) and sigma_constraint == "default":
             sigma_constraint = "non_neg" if parametrization == "identity" else None
         super().__init__(
             initial_sigma=initial_sigma,
@@ -147,23 +260,31 @@ class StableBumpLayer(BaseBumpLayer):
         )
         if parametrization == "log":
             self.weight_name = "log_sigma"
+        elif parametrization == "softplus":
+            self.weight_name = "rho"
 
     def _check_initial_sigma(self, initial_sigma: Any) -> float | list[float]:
-        """A log parametrization needs ``initial_sigma > 0``."""
-        return check_sigma_values(initial_sigma, positive=self.parametrization == "log")
+        """The log and softplus parametrizations need ``initial_sigma > 0``."""
+        return check_sigma_values(initial_sigma, positive=self.parametrization != "identity")
 
     def _initial_weight(self) -> keras.initializers.Initializer:
-        """Store ``log(initial_sigma)`` for the log parametrization."""
+        """Store ``log(sigma)`` or ``softplus^-1(sigma)`` for those parametrizations."""
         if self.parametrization == "log":
             return constant_initializer(np.log(self.initial_sigma))
+        if self.parametrization == "softplus":
+            return constant_initializer(inverse_softplus(self.initial_sigma))
         return super()._initial_weight()
 
-    def sigma_tensor(self) -> tf.Tensor:
-        """Return ``sigma`` (``exp(log_sigma)`` for the log parametrization)."""
+    def sigma_tensor(self) -> Any:
+        """Return ``sigma``: the stored weight, ``exp`` of it, or ``softplus`` of it."""
         stored = super().sigma_tensor()
-        return tf.exp(stored) if self.parametrization == "log" else stored
+        if self.parametrization == "log":
+            return ops.exp(stored)
+        if self.parametrization == "softplus":
+            return ops.softplus(stored)
+        return stored
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    def call(self, inputs: Any) -> Any:
         """Apply :func:`stable_bump` element-wise."""
         return stable_bump(inputs, self.sigma_tensor())
 

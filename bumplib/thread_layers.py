@@ -6,7 +6,11 @@
 
 The thread's code is CC BY-SA 4.0 (question by FlabbyTheKatsu; answer by its
 accepted answerer); here it is restated as Keras 3 layers with the same
-operations.
+operations. They are TensorFlow code, as the thread wrote them: on the JAX or
+PyTorch backend they raise a ``RuntimeError`` when constructed, pointing to
+:class:`~bumplib.SafeWhereBumpLayer` (the same double ``where`` in
+``keras.ops``) and :class:`~bumplib.StableBumpLayer`. TensorFlow itself is
+imported only when one of them first runs.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
-import tensorflow as tf
 
+from bumplib.backend import tf
 from bumplib.base_layer import BaseBumpLayer
 from bumplib.validation import check_sigma_values
 
@@ -63,6 +67,7 @@ class CondBumpLayer(BaseBumpLayer):
     """
 
     weight_name = "threshold_level"
+    required_backend = "tensorflow"
 
     def __init__(
         self,
@@ -118,6 +123,8 @@ class WhereBumpLayer(BaseBumpLayer):
         sigma_constraint: Constraint for ``sigma``; ``"non_neg"`` by default.
         **kwargs: Base layer keyword arguments.
     """
+
+    required_backend = "tensorflow"
 
     def bump_function(self, x: tf.Tensor) -> tf.Tensor:
         """Return ``exp(-sigma / (sigma - x**2))`` for every element of ``x``."""

@@ -22,8 +22,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # core.py, convert_to_numpy), and TensorFlow 2.21's ``__array__`` has no ``copy``
     # keyword, so NumPy 2 emits a DeprecationWarning from inside Keras on every
     # ``model.save``. Ignore exactly that message, category and module.
-    config.addinivalue_line(
-        "filterwarnings",
-        "ignore:__array__ implementation doesn't accept a copy keyword"
-        r":DeprecationWarning:keras\.src\.backend\.tensorflow\.core",
-    )
+    # The same holds for Keras' JAX and PyTorch variables (keras/src/backend/*/core.py).
+    for backend in ("tensorflow", "jax", "torch"):
+        config.addinivalue_line(
+            "filterwarnings",
+            "ignore:__array__ implementation doesn't accept a copy keyword"
+            rf":DeprecationWarning:keras\.src\.backend\.{backend}\.core",
+        )

@@ -89,9 +89,11 @@ def test_gaussian_needs_a_positive_sigma():
         GaussianBumpLayer(initial_sigma=0.0)
 
 
-@pytest.mark.parametrize("name", ["Log", "softplus", "", None])
+@pytest.mark.parametrize("name", ["Log", "soft_plus", "", None])
 def test_unknown_parametrization(name):
-    with pytest.raises(ValueError, match="parametrization must be 'identity' or 'log'"):
+    with pytest.raises(
+        ValueError, match="parametrization must be one of 'identity', 'log', 'softplus'"
+    ):
         StableBumpLayer(parametrization=name)
 
 
