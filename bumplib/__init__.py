@@ -18,6 +18,7 @@ Keras runs on it.
 from __future__ import annotations
 
 from bumplib.callbacks import SigmaHistory
+from bumplib.compiled_training import fit_compiled
 from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
 from bumplib.gaussian_layer import GaussianBumpLayer
@@ -57,6 +58,7 @@ __all__ = [
     "bump",
     "bump_grad_sigma",
     "bump_grad_x",
+    "fit_compiled",
     "fit_full_batch",
     "fit_sigma",
     "fit_thread_recipe",

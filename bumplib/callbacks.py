@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["SigmaHistory"]
 
@@ -78,6 +79,16 @@ class SigmaHistory(keras.callbacks.Callback):
     def steps(self) -> np.ndarray:
         """Optimizer steps taken at each record."""
         return np.array(self._steps)
+
+    def add_record(self, sigma: ArrayLike, loss: float, steps: int) -> None:
+        """Append one record by hand, for a training loop that is not ``model.fit``.
+
+        :func:`~bumplib.fit_compiled` fills a history this way, so that its
+        runs read like those of ``model.fit`` with this callback.
+        """
+        self._sigmas.append(np.array(sigma, dtype=np.float32).reshape(-1))
+        self._losses.append(float(loss))
+        self._steps.append(int(steps))
 
     def _optimizer_steps(self) -> int:
         """Return the optimizer's step counter (a mirrored variable under a strategy)."""

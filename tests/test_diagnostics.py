@@ -226,7 +226,7 @@ def test_epochs_to_converge():
 
 def test_measure_epochs_to_converge_stops_at_the_first_close_epoch():
     x, y, _ = bumplib.generate_data(0.2, n=512, seed=0)
-    run = measure_epochs_to_converge(x, y, 0.2, max_epochs=40, steps_per_execution=16)
+    run = measure_epochs_to_converge(x, y, 0.2, max_epochs=40)
     assert isinstance(run, ConvergenceRun)
     assert run.steps_per_epoch == 16
     assert run.epochs == len(run.history) - 1  # stopped right there

@@ -36,6 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from bumplib.base_layer import BaseBumpLayer
 from bumplib.callbacks import SigmaHistory
+from bumplib.compiled_training import fit_compiled
 from bumplib.data import unstable_interval
 from bumplib.portability import perturb_rounding
 from bumplib.reference import bump, bump_grad_sigma
@@ -349,12 +350,15 @@ def fit_layer(
     seed: int = 0,
     learning_rate: float | None = None,
     stop_when_nonfinite: bool = True,
+    compiled: bool = True,
 ) -> SigmaHistory:
     """Train the one-layer model of the thread and record sigma after every optimizer step.
 
     The model is :func:`~bumplib.make_model` (``Input((1,)) -> layer``, MSE,
     Adam with default settings unless ``learning_rate`` is given), trained by
-    ``model.fit`` with shuffling. Unlike :func:`~bumplib.fit_thread_recipe`,
+    ``model.fit`` with shuffling, or (``compiled=True``, the default) by
+    :func:`~bumplib.fit_compiled`, which runs the same steps in one XLA loop
+    per epoch. Unlike :func:`~bumplib.fit_thread_recipe`,
     the data are not checked: ``y`` may hold ``inf``, which is the point of
     some exercises.
 
@@ -369,6 +373,8 @@ def fit_layer(
         stop_when_nonfinite: Stop right after the first step that leaves sigma
             ``nan`` or ``inf`` (nothing can bring it back), so a failing run
             costs no more time than it takes to fail.
+        compiled: Train with :func:`~bumplib.fit_compiled` instead of
+            ``model.fit`` (the same steps, its own shuffle, many times faster).
 
     Returns:
         The :class:`~bumplib.SigmaHistory` that recorded the run:
@@ -382,6 +388,18 @@ def fit_layer(
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
     keras.utils.set_random_seed(seed)
     model = make_model(layer, learning_rate=learning_rate)
+    if compiled:
+        return fit_compiled(
+            model,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            seed=seed,
+            every_step=True,
+            stop_when_nonfinite=stop_when_nonfinite,
+            layer=layer,
+        )
     history = SigmaHistory(layer, every_n_batches=1)
     callbacks: list[keras.callbacks.Callback] = [history]
     if stop_when_nonfinite:
@@ -514,21 +532,6 @@ class ConvergenceRun(NamedTuple):
     steps_per_epoch: int
 
 
-class _StopWhenClose(keras.callbacks.Callback):
-    """Record sigma after each epoch and stop once it is within ``rtol`` of the truth."""
-
-    def __init__(self, layer: keras.layers.Layer, true_sigma: float, rtol: float) -> None:
-        super().__init__()
-        self.layer, self.true_sigma, self.rtol = layer, true_sigma, rtol
-        self.history = [float(layer.get_sigma()[0])]
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        """Record sigma; stop when it is close enough."""
-        self.history.append(float(self.layer.get_sigma()[0]))
-        if epochs_to_converge(self.history, self.true_sigma, self.rtol) is not None:
-            self.model.stop_training = True
-
-
 def measure_epochs_to_converge(
     x: ArrayLike,
     y: ArrayLike,
@@ -538,7 +541,6 @@ def measure_epochs_to_converge(
     max_epochs: int = 100,
     batch_size: int = 32,
     seed: int = 0,
-    steps_per_execution: int = 32,
 ) -> ConvergenceRun:
     """Train sigma with the thread's recipe until it is within ``rtol`` of ``true_sigma``.
 
@@ -547,9 +549,8 @@ def measure_epochs_to_converge(
     ``[0, 0.1]`` (from ``seed``), Adam with default settings, mini-batches of
     ``batch_size``, MSE. Only the number of epochs differs: training stops
     after the first epoch that ends with ``|sigma - true_sigma| <= rtol *
-    true_sigma``, or after ``max_epochs``. ``steps_per_execution`` runs
-    several steps per call into TensorFlow: the same steps, in the same
-    order, several times faster.
+    true_sigma``, or after ``max_epochs``. The steps run in one XLA loop per
+    epoch (:func:`~bumplib.fit_compiled`).
 
     Returns:
         A :class:`ConvergenceRun`.
@@ -560,10 +561,18 @@ def measure_epochs_to_converge(
         raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}.")
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
-    layer, model = thread_recipe_model(seed, steps_per_execution)
-    stop = _StopWhenClose(layer, true_sigma, rtol)
-    model.fit(x, y, batch_size=batch_size, epochs=max_epochs, verbose=0, callbacks=[stop])
-    history = np.array(stop.history)
+    layer, model = thread_recipe_model(seed)
+    record = fit_compiled(
+        model,
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=max_epochs,
+        seed=seed,
+        layer=layer,
+        until=lambda sigmas: epochs_to_converge(sigmas[:, 0], true_sigma, rtol) is not None,
+    )
+    history = record.sigmas[:, 0].astype(np.float64)
     return ConvergenceRun(
         true_sigma=true_sigma,
         epochs=epochs_to_converge(history, true_sigma, rtol),

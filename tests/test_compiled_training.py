@@ -1,0 +1,111 @@
+"""Tests of bumplib.fit_compiled: model.fit's mini-batch training in one XLA loop per epoch."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import bumplib
+from bumplib import fit_compiled
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y, _ = bumplib.generate_data(0.5, n=1000, seed=1)
+    return x, y
+
+
+def test_takes_the_steps_model_fit_takes_and_learns_what_it_learns(data):
+    x, y = data
+    bumplib.make_deterministic(0)
+    _, keras_model = bumplib.thread_recipe_model(0)
+    record = bumplib.SigmaHistory()
+    keras_model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[record])
+    layer, model = bumplib.thread_recipe_model(0)
+    run = fit_compiled(model, x, y, batch_size=32, epochs=3, seed=0)
+    # 1000 samples: 31 full batches and one of 8, three times.
+    np.testing.assert_array_equal(run.steps, [0, 32, 64, 96])
+    assert int(model.optimizer.iterations.numpy()) == 96
+    np.testing.assert_array_equal(record.steps, run.steps)
+    assert run.sigmas.shape == (4, 1)
+    assert np.isnan(run.losses[0])
+    assert np.all(np.isfinite(run.losses[1:]))
+    # Same start, same number of Adam steps on the same data: a different shuffle only.
+    assert run.sigmas[0, 0] == record.sigmas[0, 0]
+    np.testing.assert_allclose(run.sigmas[-1], record.sigmas[-1], rtol=0.05)
+    np.testing.assert_allclose(run.losses[1:], record.losses[1:], rtol=0.2)
+    assert layer.get_sigma()[0] == run.sigmas[-1, 0]
+
+
+def test_without_shuffling_differences_it_matches_model_fit_step_for_step(data):
+    # One batch holding every sample: no shuffle can change anything, so the
+    # compiled loop and model.fit must agree to float32 rounding.
+    x, y = data
+    keras.utils.set_random_seed(0)
+    fit_layer = bumplib.BumpLayer(initial_sigma=0.3)
+    keras_model = bumplib.make_model(fit_layer)
+    keras_model.fit(x, y, batch_size=len(x), epochs=20, verbose=0, shuffle=False)
+    layer = bumplib.BumpLayer(initial_sigma=0.3)
+    run = fit_compiled(bumplib.make_model(layer), x, y, batch_size=len(x), epochs=20)
+    np.testing.assert_allclose(run.sigmas[-1], fit_layer.get_sigma(), rtol=1e-5)
+
+
+def test_records_every_step_and_stops_after_the_step_that_breaks_sigma():
+    x = np.zeros((64, 1), np.float32)
+    y = np.full((64, 1), np.inf, np.float32)  # an infinite target breaks sigma at once
+    layer = bumplib.BumpLayer(initial_sigma=0.5)
+    run = fit_compiled(
+        bumplib.make_model(layer), x, y, epochs=5, every_step=True, stop_when_nonfinite=True
+    )
+    assert list(run.steps) == [0, 1]
+    assert not np.isfinite(run.sigmas[-1]).all()
+    assert run.every_n_batches == 1
+
+
+def test_until_stops_after_the_first_epoch_it_accepts(data):
+    x, y = data
+    _, model = bumplib.thread_recipe_model(0)
+    seen = []
+
+    def until(sigmas):
+        seen.append(len(sigmas))
+        return len(sigmas) == 3
+
+    run = fit_compiled(model, x, y, epochs=10, until=until)
+    assert seen == [2, 3]
+    assert list(run.steps) == [0, 32, 64]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"epochs": 1.5}, "epochs must be a positive integer"),
+        ({"y": np.zeros((3, 1))}, "same number"),
+    ],
+)
+def test_bad_input(data, kwargs, match):
+    x, y = data
+    _, model = bumplib.thread_recipe_model(0)
+    args = {"x": x, "y": y, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        fit_compiled(model, **args)
+
+
+def test_needs_a_compiled_model(data):
+    x, y = data
+    model = keras.Sequential([keras.Input((1,)), bumplib.BumpLayer(0.5)])
+    with pytest.raises(ValueError, match="compiled Keras model"):
+        fit_compiled(model, x, y)
+
+
+def test_fit_thread_recipe_compiled(data):
+    x, y = data
+    run = bumplib.fit_thread_recipe(x, y, 0.5, compiled=True)
+    keras_run = bumplib.fit_thread_recipe(x, y, 0.5, steps_per_execution=32)
+    np.testing.assert_array_equal(run.steps, keras_run.steps)
+    assert run.history[0] == keras_run.history[0]
+    np.testing.assert_allclose(run.sigma, keras_run.sigma, rtol=0.05)
+    with pytest.raises(TypeError, match="compiled must be True or False"):
+        bumplib.fit_thread_recipe(x, y, 0.5, compiled="yes")
