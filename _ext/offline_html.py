@@ -28,6 +28,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput, visit_HideCellInput
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
@@ -117,4 +118,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # Early, so that listeners after it see each script once; late ones (MathJax's,
     # priority 500) add only scripts that are not in the list yet.
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
+    # myst-nb draws the folded cells of `hide-cell` tags for the "html" builder
+    # only; the single-page book (the PDF's source, scripts/build_pdf.sh) needs
+    # the same drawing.
+    app.add_node(
+        HideCodeCellNode, override=True, singlehtml=(visit_HideCellInput, depart_HideCellInput)
+    )
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -251,7 +251,7 @@ _EQNO_JS = """() => {
   return hits;
 }"""
 
-_MATHJAX_JS = """async (timeout) => {
+MATHJAX_JS = """async (timeout) => {
   if (!document.querySelector('script[src*="mathjax"]')) return {loaded: false};
   const start = Date.now();
   while (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) {
@@ -408,7 +408,7 @@ class BrowserCheck:
     @staticmethod
     def check_maths(page: Any, fail: Any) -> None:
         """Wait for MathJax; fail on its errors and on raw TeX left in the visible text."""
-        state = page.evaluate(_MATHJAX_JS, MATHJAX_TIMEOUT_MS)
+        state = page.evaluate(MATHJAX_JS, MATHJAX_TIMEOUT_MS)
         if state.get("error"):
             fail(state["error"])
         for error in state.get("errors", []):

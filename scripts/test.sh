@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run every test, installing what it needs into .venv first:
 #   lint (ruff), the bumplib unit tests (pytest), every notebook under nbval in
-#   strict mode (each timed), and the book build with warnings as errors plus a
-#   check of the HTML. Every stage runs even when an earlier one fails, so that
-#   one failure does not hide another; the summary at the end lists them all
-#   and the exit status is non-zero if any failed.
+#   strict mode (each timed), the book build with warnings as errors plus a
+#   check of the HTML, every page in headless Chromium, and the PDF of the
+#   book. Every stage runs even when an earlier one fails, so that one failure
+#   does not hide another; the summary at the end lists them all and the exit
+#   status is non-zero if any failed.
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh --portability   # only the notebooks, with the data
@@ -60,6 +61,7 @@ else
   notebooks "nbval"
   stage "book build and HTML check" bash scripts/build_book.sh
   stage "book in headless Chromium (1280 px, 390 px)" bash scripts/browser_test.sh
+  stage "PDF of the whole book" bash scripts/build_pdf.sh
 fi
 
 echo
