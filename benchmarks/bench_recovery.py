@@ -46,9 +46,9 @@ from dataclasses import dataclass
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 import bumplib
+from bumplib.book import recovery
 
 SIGMAS = (0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 SWEEP = (0.03, 0.05, 0.1, 0.5, 0.9, 0.99, 1.0, 1.01, 2.0, 5.0, 10.0, 20.0, 50.0)
@@ -65,46 +65,9 @@ class Run:
 
 
 def curve_fit_sigma(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """Fit sigma with ``scipy.optimize.curve_fit`` (LM, analytic Jacobian in log sigma, start 1).
-
-    The model is the stable bump in float64 NumPy, ``exp(-t)`` with ``t =
-    sigma / (sigma - x**2)`` where ``x**2 < min(sigma**2, sigma)`` and 0
-    elsewhere, evaluated only where it is non-zero. Returns ``(sigma, nfev)``.
-    """
-    x2 = np.square(x.reshape(-1).astype(np.float64))
-    target = y.reshape(-1).astype(np.float64)
-
-    def parts(log_sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sigma = math.exp(log_sigma)
-        inside = x2 < min(sigma * sigma, sigma)
-        a = x2[inside] / sigma
-        t = 1.0 / (1.0 - a)
-        with np.errstate(under="ignore"):
-            return inside, np.exp(-t), t * t * a
-
-    def model(_: np.ndarray, log_sigma: float) -> np.ndarray:
-        inside, phi, _ = parts(log_sigma)
-        out = np.zeros_like(x2)
-        out[inside] = phi
-        return out
-
-    def jacobian(_: np.ndarray, log_sigma: float) -> np.ndarray:
-        inside, phi, factor = parts(log_sigma)
-        out = np.zeros((x2.size, 1))
-        out[inside, 0] = phi * factor  # d(phi)/d(log sigma)
-        return out
-
-    (log_sigma,), _, info, _, _ = curve_fit(
-        model,
-        x2,
-        target,
-        p0=[0.0],
-        jac=jacobian,
-        method="lm",
-        check_finite=False,
-        full_output=True,
-    )
-    return math.exp(log_sigma), int(info["nfev"])
+    """``bumplib.book.recovery.curve_fit_sigma``: ``(sigma, nfev)``."""
+    sigma, evaluations, _ = recovery.curve_fit_sigma(x, y)
+    return sigma, evaluations
 
 
 def fit_sigma_lm(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:

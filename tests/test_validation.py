@@ -208,13 +208,33 @@ Y = np.zeros_like(X)
         (X.reshape(10, 2), Y.reshape(10, 2), {}, r"x must hold n >= 1 scalar samples.*\(10, 2\)"),
         (X[..., None], Y[..., None], {}, r"shape \(n,\) or \(n, 1\); got \(20, 1, 1\)"),
         (X[:0], Y[:0], {}, r"x must hold n >= 1 scalar samples"),
-        (X, Y, {"method": "adam", "steps": 30, "block": 25}, r"steps \(30\) must be a multiple of block \(25\)"),
+        (
+            X,
+            Y,
+            {"method": "adam", "steps": 30, "block": 25},
+            r"steps \(30\) must be a multiple of block \(25\)",
+        ),
         (X, Y, {"method": "adam", "steps": 0}, "steps must be a positive integer, got 0"),
         (X, Y, {"method": "adam", "block": 2.5}, "block must be a positive integer, got 2.5"),
         (X, Y, {"initial_sigma": 0.0}, "initial_sigma must be > 0 here"),
-        (X, Y, {"method": "adam", "learning_rate": -0.1}, "learning_rate must be a positive number"),
-        (X, Y, {"method": "adam", "learning_rate": math.inf}, "learning_rate must be a positive number"),
-        (X, Y, {"method": "adam", "batch_size": 0}, "batch_size must be None or a positive integer, got 0"),
+        (
+            X,
+            Y,
+            {"method": "adam", "learning_rate": -0.1},
+            "learning_rate must be a positive number",
+        ),
+        (
+            X,
+            Y,
+            {"method": "adam", "learning_rate": math.inf},
+            "learning_rate must be a positive number",
+        ),
+        (
+            X,
+            Y,
+            {"method": "adam", "batch_size": 0},
+            "batch_size must be None or a positive integer, got 0",
+        ),
     ],
 )
 def test_fit_sigma_bad_arguments(x, y, kwargs, fragment):

@@ -34,12 +34,12 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
-from bumplib.base_layer import BaseBumpLayer
 from bumplib.callbacks import SigmaHistory
 from bumplib.compiled_training import fit_compiled
 from bumplib.data import unstable_interval
 from bumplib.portability import perturb_rounding
 from bumplib.reference import bump, bump_grad_sigma
+from bumplib.safe_where_layer import SafeWhereBumpLayer
 from bumplib.training import make_model, thread_recipe_model
 from bumplib.validation import check_count, check_range, check_sigma
 
@@ -70,7 +70,7 @@ __all__ = [
 
 
 @keras.saving.register_keras_serializable(package="bumplib.book")
-class SafeDenominatorBumpLayer(BaseBumpLayer):
+class SafeDenominatorBumpLayer(SafeWhereBumpLayer):
     """The answer's :class:`~bumplib.BumpLayer` plus a safe denominator: no ``nan`` at sigma = 0.
 
     Formula: as :class:`~bumplib.BumpLayer`, written with ``keras.ops``.
@@ -81,14 +81,8 @@ class SafeDenominatorBumpLayer(BaseBumpLayer):
     ``-0 / (0 - 0) = nan``. Inside the support nothing changes. It is
     chapter 3's minimal cure of the ``sigma == 0`` trap, not a layer for
     every input: for ``sigma > 1`` the band ``sqrt(sigma) < |x| < sigma`` is
-    selected and explodes as in the answer's layer.
-
-    Args:
-        initial_sigma: Starting width, a small non-negative value.
-        per_feature: One width per input feature.
-        sigma_regularizer: Regularizer for ``sigma``.
-        sigma_constraint: Constraint for ``sigma``; ``"non_neg"`` by default.
-        **kwargs: Base layer keyword arguments.
+    selected and explodes as in the answer's layer. Its arguments are those
+    of :class:`~bumplib.SafeWhereBumpLayer`, whose ``call`` it replaces.
     """
 
     def call(self, inputs: Any) -> Any:
