@@ -82,12 +82,14 @@ def fit_sigma_adam(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     return result.sigma, int(result.steps[-1])
 
 
-def recipe(steps_per_execution: int) -> Callable[[np.ndarray, np.ndarray, float], tuple]:
-    """Return the thread's recipe at ``steps_per_execution`` as a method."""
+def recipe(
+    steps_per_execution: int, compiled: bool = False
+) -> Callable[[np.ndarray, np.ndarray, float], tuple]:
+    """Return the thread's recipe at ``steps_per_execution`` (or compiled) as a method."""
 
     def run(x: np.ndarray, y: np.ndarray, true_sigma: float) -> tuple[float, int]:
         result = bumplib.fit_thread_recipe(
-            x, y, true_sigma, seed=0, steps_per_execution=steps_per_execution
+            x, y, true_sigma, seed=0, steps_per_execution=steps_per_execution, compiled=compiled
         )
         return result.sigma, int(result.steps[-1])
 
@@ -141,15 +143,24 @@ def main() -> int:
     fit_sigma_lm(x, y)
     fit_sigma_adam(x, y)
     recipe(batches)(x[:3200], y[:3200], 0.5)
+    recipe(1, compiled=True)(x[:3200], y[:3200], 0.5)
     if not args.quick:
         recipe(1)(x[:3200], y[:3200], 0.5)
 
-    methods = ["recipe", "recipe spe", "curve_fit", "fit_sigma lm", "fit_sigma adam"]
+    methods = [
+        "recipe",
+        "recipe spe",
+        "recipe compiled",
+        "curve_fit",
+        "fit_sigma lm",
+        "fit_sigma adam",
+    ]
     if args.quick:
         methods.remove("recipe")
     print(
         f"Recovering sigma from {args.n} samples, x in (-1, 1), seed 0; start sigma = 1 "
-        f"except the recipe (uniform in [0, 0.1]). recipe spe: steps_per_execution={batches}. "
+        f"except the recipe (uniform in [0, 0.1]). recipe spe: steps_per_execution={batches}; "
+        "recipe compiled: the same steps in one XLA loop per epoch (fit_compiled). "
         f"Times: median of {args.repeats} (curve_fit, fit_sigma lm), "
         f"{args.adam_repeats} (fit_sigma adam), 1 (recipes)."
     )
@@ -168,6 +179,8 @@ def main() -> int:
             runs["recipe"] = Run(s, steps, sec)
         s, steps, sec = timed(lambda x=x, y=y, sigma=sigma: recipe(batches)(x, y, sigma))
         runs["recipe spe"] = Run(s, steps, sec)
+        s, steps, sec = timed(lambda x=x, y=y, sigma=sigma: recipe(1, compiled=True)(x, y, sigma))
+        runs["recipe compiled"] = Run(s, steps, sec)
         runs.update(
             median_runs(
                 {
@@ -207,6 +220,9 @@ def main() -> int:
         )
     print(
         f"  recipe spe / fit_sigma adam   {totals['recipe spe'] / totals['fit_sigma adam']:6.2f}x"
+    )
+    print(
+        f"  recipe spe / recipe compiled  {totals['recipe spe'] / totals['recipe compiled']:6.2f}x"
     )
     print(
         f"  fit_sigma adam / fit_sigma lm {totals['fit_sigma adam'] / totals['fit_sigma lm']:6.2f}x"

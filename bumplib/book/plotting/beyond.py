@@ -226,7 +226,7 @@ def plot_width_gradients(
                 *break_at_support_edges(x, sigma, bump_y),
                 color=FAMILY_COLORS["bump"],
                 lw=2,
-                label="bump" if ax is top else r"$\partial\phi_\sigma/\partial\sigma$",
+                label="bump" if ax is top else r"$\partial\varphi_\sigma/\partial\sigma$",
             )
             ax.plot(
                 x,
