@@ -27,7 +27,12 @@ from bumplib.models import make_localized_model
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
 from bumplib.safe_where_layer import SafeWhereBumpLayer
 from bumplib.scaled_layer import ScaledBumpLayer
-from bumplib.stable_layer import StableBumpLayer, stable_bump
+from bumplib.stable_layer import (
+    StableBumpLayer,
+    flushes_subnormals,
+    stable_bump,
+    underflow_cutoff,
+)
 from bumplib.thread_layers import BumpLayer, CondBumpLayer, WhereBumpLayer
 from bumplib.training import (
     FitResult,
@@ -62,6 +67,7 @@ __all__ = [
     "fit_full_batch",
     "fit_sigma",
     "fit_thread_recipe",
+    "flushes_subnormals",
     "generate_data",
     "least_squares_sigma",
     "make_deterministic",
@@ -71,6 +77,7 @@ __all__ = [
     "stable_bump",
     "thread_epochs",
     "thread_recipe_model",
+    "underflow_cutoff",
     "unstable_interval",
     "unstable_mask",
 ]

@@ -3,20 +3,20 @@
 When all one wants is the width sigma of samples ``y ~ phi_sigma(x)``, the
 problem is a one-parameter nonlinear least-squares fit, and the tool for that
 is Levenberg-Marquardt (what ``scipy.optimize.curve_fit`` runs), not Adam.
-:func:`least_squares_sigma` is that fit, written with ``keras.ops`` so it runs
+:func:`~bumplib.least_squares_sigma` is that fit, written with ``keras.ops`` so it runs
 on any Keras backend:
 
 * The model is the stable bump (:func:`bumplib.stable_bump`): ``phi =
   exp(-t)`` with ``t = sigma / (sigma - x**2)`` where ``|x| < min(sigma,
   sqrt(sigma))`` and ``exp(-t)`` does not underflow, 0 elsewhere
-  (:func:`bump_and_log_sigma_jacobian`).
+  (``bump_and_log_sigma_jacobian`` below).
 * The unknown is ``u = log(sigma)``, so a step changes sigma by a *relative*
   amount, and sigma stays positive. The Jacobian is the closed form
   ``d(phi)/du = sigma * d(phi)/d(sigma) = phi * t**2 * x**2 / sigma``
   (:func:`bumplib.bump_grad_sigma` times sigma), computed in the same pass as
   ``phi``: one evaluation per iteration gives the cost, the gradient and the
   Gauss-Newton curvature, in one compiled graph where the backend has one
-  (:func:`compile_for_backend`).
+  (``compile_for_backend`` below).
 * Each step is the Gauss-Newton step damped by Marquardt's factor
   ``1 + lambda`` and capped at ``MAX_LOG_STEP`` in ``log(sigma)``; it is
   accepted only if the *real* sum of squares falls. This matters because for
@@ -25,7 +25,7 @@ on any Keras backend:
   crosses a sample's ``|x|``. The linearization does not see those jumps; the
   accept/reject test does, and after a rejected step down a model that knows
   where each sample leaves the support proposes the next step
-  (:meth:`LeastSquaresProblem.jump_aware_step`).
+  (``LeastSquaresProblem.jump_aware_step`` below).
 * When no sample lies inside the bump's support, the cost is flat in sigma
   (every gradient is 0): sigma then grows by a factor ``e`` per iteration until
   the bump meets the data.
@@ -265,7 +265,7 @@ class LeastSquaresProblem:
 
 @dataclass(frozen=True)
 class LeastSquaresFit:
-    """What :func:`least_squares_sigma` returns.
+    """What :func:`~bumplib.least_squares_sigma` returns.
 
     Attributes:
         sigma: The fitted width (finite, ``> 0``).
@@ -352,7 +352,7 @@ def _levenberg_marquardt(
     xtol: float,
     run: _Run | None = None,
 ) -> tuple[LeastSquaresTerms, _Run]:
-    """Run one stage of :func:`least_squares_sigma` on ``problem`` from ``initial_sigma``.
+    """Run one stage of :func:`~bumplib.least_squares_sigma` on ``problem`` from ``initial_sigma``.
 
     Args:
         problem: The samples.
@@ -477,7 +477,7 @@ def least_squares_sigma(
         A :class:`LeastSquaresFit`; its ``sigma`` is finite and ``> 0``.
 
     Raises:
-        ValueError: for bad data or settings (see :func:`check_recovery_data`),
+        ValueError: for bad data or settings (see ``bumplib.least_squares.check_recovery_data``),
             or if the best bump leaves more than ``max_unexplained`` of
             ``sum(y**2)`` unexplained.
         RuntimeError: if the fit has not converged after ``max_iterations``.

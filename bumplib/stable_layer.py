@@ -38,14 +38,14 @@ PARAMETRIZATIONS = ("identity", "log", "softplus")
 #: Float dtypes whose subnormal results each backend flushes to zero on the CPU.
 #: Measured with ``exp(-t)`` for ``t`` between ``-log(smallest normal)`` and
 #: ``-log(smallest subnormal)``, eagerly, in a graph and compiled (XLA,
-#: ``jax.jit``); ``tests/backends/test_cutoff.py`` checks it on every run.
+#: ``jax.jit``); ``tests/backends/test_core_layers.py`` checks it on every backend.
 FLUSHING_DTYPES: dict[str, frozenset[str]] = {
     "tensorflow": frozenset({"float32", "float64", "bfloat16"}),
     "jax": frozenset({"float32", "float64", "bfloat16"}),
     "torch": frozenset(),
 }
 
-#: The 16-bit float dtypes, which :func:`stable_bump` computes in float32.
+#: The 16-bit float dtypes, which :func:`~bumplib.stable_bump` computes in float32.
 SIXTEEN_BIT = frozenset({"float16", "bfloat16"})
 
 
@@ -69,7 +69,7 @@ def underflow_cutoff(dtype: Any, backend: str | None = None) -> float:
     ``T = 1 - log(m)``, where ``m`` is the smallest positive result the
     backend's ``exp`` can give in ``dtype``: the smallest *normal* number
     where the backend flushes subnormals to zero (see
-    :func:`flushes_subnormals`), else the smallest *subnormal* one. The
+    :func:`~bumplib.flushes_subnormals`), else the smallest *subnormal* one. The
     margin of 1 keeps ``exp(-T) < m / e``, which rounds to 0 however ``exp``
     rounds. Values, by backend (CPU):
 
@@ -77,12 +77,12 @@ def underflow_cutoff(dtype: Any, backend: str | None = None) -> float:
     dtype     TensorFlow, JAX              PyTorch   why
     ========  ===========================  ========  ========
     float16   17.64                        17.64     float16 keeps subnormals everywhere
-    bfloat16  88.03                        93.04     TF and XLA flush, PyTorch does not
-    float32   88.72                        104.3     TF and XLA flush, PyTorch does not
-    float64   709.1                        745.1     (JAX has float64 only with x64 on)
+    bfloat16  88.34                        93.19     TF and XLA flush, PyTorch does not
+    float32   88.34                        104.28    TF and XLA flush, PyTorch does not
+    float64   709.40                       745.44    (JAX has float64 only with x64 on)
     ========  ===========================  ========  ========
 
-    :func:`stable_bump` computes 16-bit inputs in float32, so the float32 row
+    :func:`~bumplib.stable_bump` computes 16-bit inputs in float32, so the float32 row
     is the one that bounds its ``t``. Any ``T`` with a finite ``T**2`` would
     keep the gradients finite; the tight one makes the output exactly the
     rounded formula wherever the formula is not 0.
@@ -161,7 +161,7 @@ def stable_bump(x: Any, sigma: Any) -> Any:
       ``sigma > 1`` the output is a smooth bump on ``(-sqrt(sigma),
       sqrt(sigma))``, in ``[0, exp(-1)]``, instead of an infinite spike.
       Points so close to the singularity that ``exp(-t)`` rounds to 0 (``t``
-      beyond :func:`underflow_cutoff`) are set to exactly 0.
+      beyond :func:`~bumplib.underflow_cutoff`) are set to exactly 0.
     * Its output and both gradients are finite for every finite ``x`` and
       every ``sigma >= 0`` of the input's dtype, ``sigma == 0``, subnormal
       ``sigma``, ``x == +-sigma``, ``x == +-sqrt(sigma)`` and ``|x| = 1e30``
@@ -194,6 +194,23 @@ def stable_bump(x: Any, sigma: Any) -> Any:
     return ops.cast(phi, dtype)
 
 
+def largest_finite_log(dtype: Any) -> float:
+    """Return the largest ``v`` of ``dtype`` with a finite ``exp(v)`` in ``dtype``.
+
+    ``log(finfo(dtype).max)`` rounded to ``dtype`` can lie just above the true
+    logarithm (88.72284 in float32), so ``exp`` of it overflows; this is that
+    value stepped down until its exponential, rounded to ``dtype``, is finite.
+    """
+    name = keras.backend.standardize_dtype(dtype)
+    np_dtype = np.dtype(getattr(ml_dtypes, name, None) or name)
+    unsigned = np.dtype(f"uint{8 * np_dtype.itemsize}")
+    value = np.array(math.log(float(ml_dtypes.finfo(name).max)), dtype=np_dtype)
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(value.astype(np.float64)).astype(np_dtype)):
+            value = (value.view(unsigned) - 1).view(np_dtype)  # one ulp down (value > 0)
+    return float(value)
+
+
 def inverse_softplus(value: Any) -> np.ndarray:
     """Return ``rho`` with ``softplus(rho) = value`` (float64, stable for tiny and large values)."""
     value = np.asarray(value, dtype=np.float64)
@@ -204,7 +221,7 @@ def inverse_softplus(value: Any) -> np.ndarray:
 class StableBumpLayer(BaseBumpLayer):
     """A bump layer that is finite in value and gradient for every input and sigma >= 0.
 
-    Formula (see :func:`stable_bump`)::
+    Formula (see :func:`~bumplib.stable_bump`)::
 
         y = exp(-sigma / (sigma - x**2))   if |x| < min(sigma, sqrt(sigma))
         y = 0                              otherwise
@@ -279,13 +296,16 @@ class StableBumpLayer(BaseBumpLayer):
         """Return ``sigma``: the stored weight, ``exp`` of it, or ``softplus`` of it."""
         stored = super().sigma_tensor()
         if self.parametrization == "log":
-            return ops.exp(stored)
+            # log(max) rounds up in float32 (88.72284 > 88.7228391), and exp of it is inf:
+            # an infinite sigma whose gradient is 0 * inf = nan. Clip the stored weight to
+            # the largest value whose exp is finite in its dtype.
+            return ops.exp(ops.minimum(stored, largest_finite_log(stored.dtype)))
         if self.parametrization == "softplus":
             return ops.softplus(stored)
         return stored
 
     def call(self, inputs: Any) -> Any:
-        """Apply :func:`stable_bump` element-wise."""
+        """Apply :func:`~bumplib.stable_bump` element-wise."""
         return stable_bump(inputs, self.sigma_tensor())
 
     def get_config(self) -> dict[str, Any]:

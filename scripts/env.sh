@@ -1,6 +1,7 @@
-# Sourced by build_book.sh and test.sh: make sure .venv holds requirements.txt, then use it.
-# Needs only Python 3.11 (3.11.5 or newer) on PATH. Re-installs only when
-# requirements.txt or pyproject.toml changed since the last install.
+# Sourced by build_book.sh and test.sh: make sure .venv holds requirements.txt and
+# requirements-torch.txt (PyTorch, for chapter 6 and the backend tests), then use it.
+# Needs only Python 3.11 (3.11.5 or newer) on PATH. Re-installs only when one of
+# those files or pyproject.toml changed since the last install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,11 +25,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements-installed
-want="$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-torch.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing requirements.txt into .venv"
+  echo "Installing requirements.txt and requirements-torch.txt into .venv"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
+  .venv/bin/python -m pip install --quiet -r requirements.txt -r requirements-torch.txt
   echo "$want" > "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

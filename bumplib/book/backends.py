@@ -44,6 +44,7 @@ from bumplib.base_layer import BaseBumpLayer
 __all__ = [
     "BACKENDS",
     "CASES",
+    "CHILD_ENV",
     "DEFAULT_REQUEST",
     "BackendRunError",
     "BackendRuns",
@@ -81,8 +82,8 @@ CASES: tuple[Case, ...] = (
 )
 
 
-#: What a child does unless told otherwise: the points of the gradient table
-#: (``[x, sigma]`` pairs) and the training run.
+#: What a child does unless told otherwise (the points of the gradient table as
+#: ``[x, sigma]`` pairs, and the training run).
 DEFAULT_REQUEST: dict[str, Any] = {
     "points": [[case.x, case.sigma] for case in CASES],
     "training": {
@@ -95,7 +96,7 @@ DEFAULT_REQUEST: dict[str, Any] = {
     },
 }
 
-#: Environment of every child besides ``KERAS_BACKEND``: quiet, CPU only, repeatable.
+#: Environment of every child besides ``KERAS_BACKEND`` (quiet, CPU only, repeatable).
 CHILD_ENV: dict[str, str] = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",

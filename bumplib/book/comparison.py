@@ -2,7 +2,7 @@
 
 The other answer of the thread proposed a Gaussian ``a * exp(-b * (x - c)**2)``
 instead of the bump. To compare the two fairly, both need the same freedom:
-:class:`ScaledBumpLayer` gives the stable bump a trainable height and centre,
+:class:`~bumplib.ScaledBumpLayer` gives the stable bump a trainable height and centre,
 ``a * phi_sigma(x - c)``, so that it has three parameters like
 :class:`~bumplib.GaussianBumpLayer`. Both are trained by :func:`~bumplib.fit_full_batch`, the
 same full-batch loop for every layer or model, on data of either family
@@ -146,7 +146,7 @@ def layer_parameters(layer: keras.layers.Layer) -> dict[str, NDArray[np.float64]
 
     ``"sigma"`` (the width, from ``get_sigma()``) for every bump layer, plus
     ``"height"`` and ``"center"`` when the layer has them (Gaussian and
-    :class:`ScaledBumpLayer`) and ``"inverse_width"`` for the Gaussian.
+    :class:`~bumplib.ScaledBumpLayer`) and ``"inverse_width"`` for the Gaussian.
 
     Raises:
         TypeError: if ``layer`` has no ``get_sigma`` method.

@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["FLOAT32_EPS", "error_text", "float32_steps", "value_text"]
 
-#: float32's machine epsilon, 2**-23 (about 1.2e-7): the spacing of float32 values at 1.
+#: The spacing of float32 values at 1, 2**-23 (about 1.2e-7), float32's machine epsilon.
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 

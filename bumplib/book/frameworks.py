@@ -12,7 +12,8 @@ written with nothing but that framework's own operations:
   inner ``where`` that feeds the formula the safe input 0 outside the support.
   It still fails at ``sigma == 0``, where the safe input gives ``0 / 0``.
 * **custom gradient** (:func:`tf_custom_gradient_bump` with
-  ``tf.custom_gradient``, :func:`jax_custom_jvp_bump` with ``jax.custom_jvp``,
+  ``tf.custom_gradient``,
+  :func:`~bumplib.book.frameworks.jax_custom_jvp_bump` with ``jax.custom_jvp``,
   :func:`torch_function_bump` with ``torch.autograd.Function``): the forward
   pass of the first version, with the closed-form derivatives selected by a
   ``where`` on *values*, so no unselected derivative ever meets the chain rule.
@@ -131,7 +132,7 @@ def jax_double_where_bump(x: jax.Array, sigma: jax.Array) -> jax.Array:
 def jax_custom_jvp_bump(x: jax.Array, sigma: jax.Array) -> jax.Array:
     """``jax.custom_jvp``: the one-``where`` forward pass, closed-form derivatives.
 
-    The rule (:func:`_jax_bump_jvp`) is linear in the tangents, with
+    The rule (``_jax_bump_jvp``) is linear in the tangents, with
     coefficients that a ``where`` has already set to 0 outside the support, so
     ``jax.grad`` (which transposes it) never meets an unselected derivative.
     """

@@ -1,0 +1,92 @@
+"""Each backend's own autodiff, for the backend tests: values and gradients of a layer.
+
+Keras' ``Layer.stateless_call`` runs a layer on given weight values on every
+backend; the gradient of the summed output with respect to the input and to
+every trainable weight is then taken with TensorFlow's ``GradientTape``,
+``jax.value_and_grad`` or ``torch.autograd``, not through Keras.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+import keras
+import numpy as np
+
+BACKEND = keras.backend.backend()
+
+
+@contextlib.contextmanager
+def float64_enabled() -> Iterator[None]:
+    """Let float64 be float64 inside the block: JAX computes in float32 unless x64 is on."""
+    if BACKEND == "jax":
+        import jax
+
+        with jax.enable_x64(True):
+            yield
+    else:
+        yield
+
+
+def gradient_function(layer: keras.layers.Layer, compiled: bool = True) -> Callable:
+    """Return ``run(x, weights) -> (y, d_x, [d_weight, ...])`` as NumPy arrays.
+
+    ``compiled`` runs it as a ``tf.function`` with XLA on TensorFlow and under
+    ``jax.jit`` on JAX (PyTorch runs eagerly). The function is built once, so
+    calls with inputs of one shape do not trace again.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        def step(x, weights):
+            with tf.GradientTape() as tape:
+                tape.watch([x, *weights])
+                y, _ = layer.stateless_call(list(weights), [], x)
+                total = tf.reduce_sum(tf.cast(y, tf.float32))
+            d_x, *d_w = tape.gradient(total, [x, *weights])
+            return y, d_x, d_w
+
+        step = tf.function(step, jit_compile=True) if compiled else step
+
+        def run(x, weights):
+            y, d_x, d_w = step(tf.constant(x), [tf.constant(w) for w in weights])
+            return _numpy(y, d_x, d_w)
+
+        return run
+    if BACKEND == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def total(x, weights):
+            y, _ = layer.stateless_call(list(weights), [], x)
+            return jnp.sum(y.astype(jnp.float32)), y
+
+        grad = jax.value_and_grad(total, argnums=(0, 1), has_aux=True)
+        grad = jax.jit(grad) if compiled else grad
+
+        def run(x, weights):
+            (_, y), (d_x, d_w) = grad(jnp.asarray(x), [jnp.asarray(w) for w in weights])
+            return _numpy(y, d_x, d_w)
+
+        return run
+    import torch
+
+    def tensor(a):  # torch.tensor cannot read ml_dtypes' bfloat16 arrays
+        a = np.asarray(a)
+        dtype = getattr(torch, a.dtype.name)
+        return torch.tensor(a.astype(np.float64)).to(dtype).requires_grad_()
+
+    def run(x, weights):
+        x = tensor(x)
+        weights = [tensor(w) for w in weights]
+        y, _ = layer.stateless_call(weights, [], x)
+        y.float().sum().backward()
+        return _numpy(y.detach(), x.grad, [w.grad for w in weights])
+
+    return run
+
+
+def _numpy(y, d_x, d_w: Sequence) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    convert = keras.ops.convert_to_numpy
+    return convert(y), convert(d_x), [convert(g) for g in d_w]

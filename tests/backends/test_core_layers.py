@@ -1,0 +1,431 @@
+"""The core layers on the running Keras backend: values, finite gradients, promises kept.
+
+Gradients are taken with the backend's own autodiff (``autodiff.py``), not
+through Keras, eagerly and compiled (XLA on TensorFlow, ``jax.jit``).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import keras
+import ml_dtypes
+import numpy as np
+import pytest
+from autodiff import BACKEND, float64_enabled, gradient_function
+from keras.src import testing
+
+import bumplib
+from bumplib import (
+    GaussianBumpLayer,
+    SafeWhereBumpLayer,
+    ScaledBumpLayer,
+    StableBumpLayer,
+    bump,
+    bump_grad_sigma,
+    bump_grad_x,
+    stable_bump,
+)
+from bumplib.stable_layer import flushes_subnormals, underflow_cutoff
+
+F32 = np.float32
+F32_MAX = float(np.finfo(F32).max)
+DTYPES = ["float32", "float16", "bfloat16"]
+
+
+def weights_of(layer: keras.layers.Layer) -> list[np.ndarray]:
+    return [np.asarray(keras.ops.convert_to_numpy(v.value)) for v in layer.trainable_variables]
+
+
+# --- the stress set: every hard (x, sigma) pair, one pair per feature --------------------------
+
+
+def _ulps(value: float, dtype: str, steps: int) -> float:
+    """``value >= 0`` moved by ``steps`` ulps in ``dtype``, staying finite and >= 0."""
+    np_dtype = np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
+    unsigned = np.dtype(f"uint{8 * np_dtype.itemsize}")
+    top = np.array(ml_dtypes.finfo(dtype).max, dtype=np_dtype).view(unsigned).astype(np.int64)
+    bits = np.array(value, dtype=np_dtype).view(unsigned).astype(np.int64)
+    moved = np.clip(bits + steps, 0, top).astype(unsigned)
+    return float(moved.view(np_dtype).astype(np.float64))
+
+
+def stress_pairs(dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (x, sigma) in ``dtype``: special values, +-sigma and +-sqrt(sigma) and 2 ulps
+    either side, huge and tiny x, and random floats over the whole range."""
+    info = ml_dtypes.finfo(dtype)
+    big, tiny, sub = float(info.max), float(info.tiny), float(info.smallest_subnormal)
+    sigmas = [0.0, sub, 2 * sub, tiny / 3, tiny, 1e-20, 1e-4, 0.25, 0.5, 0.99, 1.0, 1.01]
+    sigmas += [2.0, 10.0, 255.0, 1e4, big / 4, big]
+    sigmas = sorted({float(np.array(s).astype(np.dtype(info.dtype))) for s in sigmas})
+    rng = np.random.default_rng(seed)
+    xs_free = [0.0, -0.0, sub, -sub, tiny, 1.0, -1.0, 1e30, -1e30, big, -big]
+    rows = []
+    for s in sigmas:
+        anchors = [s, math.sqrt(s), s * (1 - 1 / underflow_cutoff("float32"))]
+        for a in anchors:
+            for k in range(-2, 3):
+                for sign in (1, -1):
+                    rows.append((sign * _ulps(a, dtype, k), s))
+        rows += [(x, s) for x in xs_free]
+        rows += [(x, s) for x in rng.uniform(-1.5, 1.5, 8) * max(s, math.sqrt(s))]
+    log_range = rng.uniform(math.log(sub), math.log(big), (400, 2))
+    signs = rng.choice([-1.0, 1.0], 400)
+    rows += [
+        (sx * math.exp(lx), math.exp(ls)) for (lx, ls), sx in zip(log_range, signs, strict=True)
+    ]
+    x, sigma = np.array(rows, dtype=np.float64).T
+    with np.errstate(over="ignore"):
+        x = np.clip(x, -big, big).astype(np.dtype(info.dtype))
+        sigma = np.clip(sigma, 0, big).astype(np.dtype(info.dtype))
+    return x, sigma
+
+
+def _check_finite(y, d_x, d_sigma, upper):
+    for name, a in (("y", y), ("d_x", d_x), ("d_sigma", d_sigma)):
+        a = np.asarray(a, dtype=np.float64)
+        assert np.isfinite(a).all(), f"{name} not finite at {np.flatnonzero(~np.isfinite(a))[:5]}"
+    y = np.asarray(y, dtype=np.float64)
+    assert (y >= 0).all()
+    assert (y <= upper).all()
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_stable_layer_finite_for_every_hard_pair(dtype, compiled):
+    x, sigma = stress_pairs(dtype)
+    layer = StableBumpLayer(sigma.astype(np.float64).tolist(), per_feature=True, dtype=dtype)
+    layer.build((None, x.size))
+    y, d_x, (d_sigma,) = gradient_function(layer, compiled)(x[None], weights_of(layer))
+    _check_finite(y, d_x, d_sigma, upper=float(np.array(math.exp(-1)).astype(y.dtype)))
+    assert y.dtype == np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
+    # on its support |x| < min(sigma, sqrt(sigma)) the layer is the formula (rounded), 0 off it
+    x64, s64 = x.astype(np.float64), sigma.astype(np.float64)
+    with np.errstate(all="ignore"):
+        support = np.abs(x64) < np.minimum(s64, np.sqrt(s64))
+        exact = np.where(support, np.exp(-s64 / (s64 - x64**2)), 0.0)
+    usable = np.isfinite(exact) & (s64 > float(ml_dtypes.finfo(dtype).tiny))
+    # t = 1 / (1 - r x) is computed from the rounded r = x / sigma and r x (about 2 ulps);
+    # the subtraction amplifies that by r x / (1 - r x) < t, so t carries a relative error
+    # of about 2 eps t, and exp(-t) carries t times that: allow 4 eps t**2
+    # (where the exact value is 0, t may be inf: the bound is then ``smallest`` alone)
+    with np.errstate(all="ignore"):
+        t = np.where(usable & (exact > 0), s64 / (s64 - x64**2), 1.0)
+    tolerance = float(ml_dtypes.finfo(dtype).eps) * 4 * np.maximum(t, 1.0) ** 2
+    error = np.abs(y[0].astype(np.float64) - exact)
+    smallest = float(ml_dtypes.finfo(dtype).tiny)  # below it, flushed or subnormal results
+    assert (error[usable] <= tolerance[usable] * exact[usable] + smallest).all()
+
+
+@pytest.mark.parametrize("parametrization", ["log", "softplus"])
+def test_stable_layer_reparametrized_finite(parametrization):
+    x, sigma = stress_pairs("float32", seed=1)
+    keep = sigma > 0  # these store a transform of a positive sigma
+    x, sigma = x[keep], sigma[keep]
+    layer = StableBumpLayer(
+        sigma.astype(np.float64).tolist(), per_feature=True, parametrization=parametrization
+    )
+    layer.build((None, x.size))
+    stored = weights_of(layer)
+    assert np.isfinite(stored[0]).all()
+    y, d_x, (d_stored,) = gradient_function(layer, compiled=True)(x[None], stored)
+    _check_finite(y, d_x, d_stored, upper=float(F32(math.exp(-1))))
+    np.testing.assert_allclose(layer.get_sigma(), sigma, rtol=1e-5, atol=1e-37)
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.25, 0.7, 1.0, 2.0, 9.0])
+def test_float64_gradients_are_the_closed_forms(sigma):
+    with float64_enabled():
+        check_float64_closed_forms(sigma)
+
+
+def check_float64_closed_forms(sigma: float) -> None:
+    """The float64 layer's value and gradients are the closed forms (to 1e-10)."""
+    x = np.linspace(-3.5, 3.5, 141)
+    # away from the edges |x| = sigma and |x| = sqrt(sigma), where one rounding of x decides
+    # between 0 and exp(-1 / (1 - sigma)) (the bump jumps there when sigma < 1)
+    for edge in (sigma, math.sqrt(sigma)):
+        x = x[np.abs(np.abs(x) - edge) > 1e-3]
+    layer = StableBumpLayer(sigma, dtype="float64")
+    layer.build((None, 1))
+    y, d_x, (d_sigma,) = gradient_function(layer, compiled=False)(x[:, None], weights_of(layer))
+    inside = np.abs(x) < min(sigma, math.sqrt(sigma))
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(y[:, 0], np.where(inside, bump(x, sigma), 0.0), rtol=1e-12)
+        np.testing.assert_allclose(
+            d_x[:, 0], np.where(inside, bump_grad_x(x, sigma), 0.0), rtol=1e-10, atol=1e-300
+        )
+        expected = np.where(inside, bump_grad_sigma(x, sigma), 0.0).sum()
+    assert d_sigma[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_float32_gradients_match_float64_reference_and_finite_differences():
+    sigma = 0.7
+    x = np.linspace(-0.69, 0.69, 47).astype(F32)
+    layer = StableBumpLayer(sigma)
+    layer.build((None, 1))
+    _y, d_x, (d_sigma,) = gradient_function(layer)(x[:, None], weights_of(layer))
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(d_x[:, 0], bump_grad_x(x64, sigma), rtol=2e-5, atol=1e-6)
+    assert d_sigma[0] == pytest.approx(bump_grad_sigma(x64, sigma).sum(), rel=1e-5)
+    h = 1e-3  # central difference of the summed output in sigma
+    step = [bump(x64, sigma + h).sum() - bump(x64, sigma - h).sum()]
+    assert d_sigma[0] == pytest.approx(step[0] / (2 * h), rel=1e-4)
+
+
+@pytest.mark.parametrize("per_feature", [False, True])
+def test_sigma_gradient_is_summed_over_broadcast_axes(per_feature):
+    # batch (4, 5, 3): a shared sigma sums over everything, a per-feature one over (4, 5)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.2, 1.2, (4, 5, 3)).astype(F32)
+    sigmas = [0.4, 0.9, 1.6]
+    layer = StableBumpLayer(sigmas if per_feature else 0.9, per_feature=per_feature)
+    layer.build((None, 5, 3))
+    _y, _d_x, (d_sigma,) = gradient_function(layer)(x, weights_of(layer))
+    s = np.array(sigmas if per_feature else [0.9] * 3)
+    x64 = x.astype(np.float64)
+    inside = np.abs(x64) < np.minimum(s, np.sqrt(s))
+    per_point = np.where(inside, bump_grad_sigma(np.where(inside, x64, 0), s), 0)
+    expected = per_point.sum(axis=(0, 1)) if per_feature else [per_point.sum()]
+    assert d_sigma.shape == ((3,) if per_feature else (1,))
+    np.testing.assert_allclose(d_sigma, expected, rtol=1e-4)
+
+
+def test_stable_bump_function_broadcasts_both_ways():
+    x = keras.ops.convert_to_tensor(np.array([0.1, 0.5], F32))
+    sigma = keras.ops.convert_to_tensor(np.array([[0.3], [1.0], [4.0]], F32))
+    y = keras.ops.convert_to_numpy(stable_bump(x, sigma))
+    assert y.shape == (3, 2)
+    np.testing.assert_allclose(y[1], bump(np.array([0.1, 0.5]), 1.0), rtol=1e-6)
+    assert y[0, 1] == 0  # |x| >= sigma
+    int_input = keras.ops.convert_to_numpy(stable_bump(np.array([0, 3]), 2.0))
+    assert int_input.dtype == np.float32
+    assert int_input[1] == 0
+
+
+# --- the answer's double where in keras.ops --------------------------------------------------
+
+
+def test_safe_where_layer_matches_the_formula_and_is_finite_inside_minus_one_one():
+    x = np.linspace(-0.999, 0.999, 201).astype(F32)
+    for sigma in (0.05, 0.25, 0.5, 1.0, 3.0):
+        layer = SafeWhereBumpLayer(sigma)
+        layer.build((None, 1))
+        y, d_x, (d_sigma,) = gradient_function(layer)(x[:, None], weights_of(layer))
+        x64 = x.astype(np.float64)
+        with np.errstate(all="ignore"):
+            expected = np.where(np.abs(x) < sigma, bump(x64, sigma), 0.0)
+            t = np.where(np.abs(x) < sigma, sigma / (sigma - x64**2), 1.0)
+        # the formula computes t = sigma / (sigma - x**2) in float32: relative error ~ eps t
+        # from the subtraction, which exp(-t) multiplies by t (as in the stable layer's test)
+        tolerance = 4 * float(np.finfo(F32).eps) * np.maximum(t, 1.0) ** 2 * expected
+        error = np.abs(y[:, 0].astype(np.float64) - expected)
+        assert (error <= tolerance + float(np.finfo(F32).tiny)).all(), (sigma, error.max())
+        if sigma <= 1:  # the answer's claim: finite for inputs in (-1, 1)
+            assert np.isfinite(d_x).all()
+            assert np.isfinite(d_sigma).all()
+
+
+def test_safe_where_layer_fixes_the_unselected_branch_but_keeps_the_answers_traps():
+    def at(layer, x):
+        layer.build((None, 1))
+        y, d_x, (d_sigma,) = gradient_function(layer, compiled=False)(
+            np.array([[x]], F32), weights_of(layer)
+        )
+        return float(y[0, 0]), float(d_x[0, 0]), float(d_sigma[0])
+
+    # sigma - x**2 == 0 in the unselected branch: the inner where removes it
+    assert at(SafeWhereBumpLayer(0.25), 0.5) == (0.0, 0.0, 0.0)
+    # sigma == 0: the safe input 0 gives -0 / (0 - 0) = nan, on every backend
+    y, _d_x, d_sigma = at(SafeWhereBumpLayer(0.0), 0.3)
+    assert y == 0
+    assert math.isnan(d_sigma)
+    # sigma > 1: the band sqrt(sigma) < |x| < sigma is selected and explodes
+    assert at(SafeWhereBumpLayer(2.0), 1.5)[0] == pytest.approx(math.exp(8), rel=1e-5)
+    # the stable layer has neither trap
+    assert at(StableBumpLayer(0.0), 0.3) == (0.0, 0.0, 0.0)
+    assert at(StableBumpLayer(2.0), 1.5) == (0.0, 0.0, 0.0)
+
+
+# --- Gaussian and scaled layers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gaussian_and_scaled_layers_finite_gradients(dtype):
+    # the scaled layer is the stable bump of (x - c), finite for |x| = 1e30 too; the Gaussian
+    # squares x - c in its own dtype and promises finite values for moderate inputs only
+    huge = np.array([[-1e30, -3.0, -0.5, 0.0, 0.2, 1.0, 7.0, 1e30]], dtype=np.float32)
+    moderate = np.array([[-100.0, -3.0, -0.5, 0.0, 0.2, 1.0, 7.0, 100.0]], dtype=np.float32)
+    for layer, x in (
+        (GaussianBumpLayer(0.5, initial_height=2.0, initial_center=0.2, dtype=dtype), moderate),
+        (ScaledBumpLayer(0.8, initial_height=1.5, initial_center=0.1, dtype=dtype), huge),
+        (ScaledBumpLayer(0.8, parametrization="softplus", dtype=dtype), huge),
+    ):
+        layer.build((None, 8))
+        weights = weights_of(layer)  # in the layer's dtype, as a model holds them
+        with np.errstate(over="ignore"):  # 1e30 is inf in float16: an input to survive too
+            inputs = x.astype(np.dtype(getattr(ml_dtypes, dtype, None) or dtype))
+        y, d_x, d_w = gradient_function(layer)(inputs, weights)
+        assert np.isfinite(np.asarray(y, np.float64)).all()
+        assert np.isfinite(np.asarray(d_x, np.float64)).all()
+        assert all(np.isfinite(np.asarray(g, np.float64)).all() for g in d_w)
+
+
+def test_gaussian_formula_and_scaled_formula():
+    x = np.linspace(-2, 2, 9, dtype=F32)[:, None]
+    gaussian = GaussianBumpLayer(0.5, initial_height=2.0, initial_center=0.2)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(gaussian(x)), 2.0 * np.exp(-4.0 * (x - 0.2) ** 2), rtol=1e-6
+    )
+    assert gaussian.get_sigma() == pytest.approx([0.5])
+    scaled = ScaledBumpLayer(0.8, initial_height=1.5, initial_center=0.1)
+    with np.errstate(all="ignore"):
+        expected = 1.5 * np.where(np.abs(x - 0.1) < 0.8, bump((x - 0.1).astype(np.float64), 0.8), 0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(scaled(x)), expected, rtol=1e-5)
+
+
+# --- Keras' own layer harness ----------------------------------------------------------------
+
+HARNESS_CASES = [
+    (StableBumpLayer, {"initial_sigma": 0.7}, 1),
+    (StableBumpLayer, {"initial_sigma": [0.3, 1.0, 2.0], "per_feature": True}, 1),
+    (StableBumpLayer, {"initial_sigma": 0.7, "parametrization": "log"}, 1),
+    (StableBumpLayer, {"initial_sigma": 0.7, "parametrization": "softplus"}, 1),
+    (SafeWhereBumpLayer, {"initial_sigma": 0.7}, 1),
+    (GaussianBumpLayer, {"initial_sigma": 0.7, "per_feature": True}, 3),
+    (ScaledBumpLayer, {"initial_sigma": 0.7, "initial_height": 2.0}, 3),
+]
+
+
+@pytest.mark.parametrize(
+    ("layer_class", "kwargs", "weights"),
+    HARNESS_CASES,
+    ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(HARNESS_CASES)],
+)
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed:UserWarning")
+def test_keras_layer_harness(layer_class, kwargs, weights):
+    # build, call, output shape, get_config/from_config, serialization, a training step,
+    # and (with eager and compiled runs) the same output
+    case = testing.TestCase()
+    case.run_layer_test(
+        layer_class,
+        init_kwargs=kwargs,
+        input_shape=(2, 3),
+        expected_output_shape=(2, 3),
+        expected_num_trainable_weights=weights,
+        expected_num_non_trainable_weights=0,
+        supports_masking=True,
+        run_training_check=True,
+    )
+
+
+# --- the cutoff: the table in underflow_cutoff is what this backend does -----------------------
+
+
+def _exp(t: np.ndarray, dtype: str, compiled: bool) -> np.ndarray:
+    function = keras.ops.exp
+    if compiled and BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        function = tf.function(keras.ops.exp, jit_compile=True)
+    elif compiled and BACKEND == "jax":
+        import jax
+
+        function = jax.jit(keras.ops.exp)
+    tensor = keras.ops.cast(keras.ops.convert_to_tensor(t.astype(np.float32)), dtype)
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(function(-tensor), "float32")))
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_underflow_cutoff_is_where_exp_reaches_zero_here(dtype, compiled):
+    cutoff = underflow_cutoff(dtype)
+    info = ml_dtypes.finfo(dtype)
+    below, above = _exp(np.array([cutoff - 1.2, cutoff, cutoff + 0.5]), dtype, compiled)[[0, 2]]
+    assert below > 0  # exp(-t) is still representable just below the cutoff ...
+    assert above == 0  # ... and 0 beyond it
+    flushed = _exp(np.array([-math.log(float(info.tiny)) + 1.0]), dtype, compiled)[0]
+    assert (flushed == 0) == flushes_subnormals(dtype)  # a subnormal result, kept or flushed
+
+
+def test_underflow_cutoff_table():
+    assert underflow_cutoff("float32", "tensorflow") == pytest.approx(88.34, abs=0.01)
+    assert underflow_cutoff("float32", "torch") == pytest.approx(104.28, abs=0.01)
+    assert underflow_cutoff("float16", "jax") == pytest.approx(17.64, abs=0.01)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        underflow_cutoff("float32", "numpy")
+
+
+# --- the rest of the core on this backend -------------------------------------------------------
+
+
+def test_import_does_not_load_tensorflow_on_other_backends():
+    code = "import sys, bumplib; bumplib.StableBumpLayer(); print('tensorflow' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == str(BACKEND == "tensorflow")
+
+
+@pytest.mark.parametrize("name", ["CondBumpLayer", "WhereBumpLayer", "BumpLayer"])
+def test_thread_layers_are_tensorflow_only(name):
+    if BACKEND == "tensorflow":
+        layer = getattr(bumplib, name)(0.5)
+        assert layer.get_config()["initial_sigma"] == 0.5
+        return
+    with pytest.raises(RuntimeError, match=rf"{name}.*TensorFlow code.*'{BACKEND}' backend"):
+        getattr(bumplib, name)(0.5)
+
+
+@pytest.mark.parametrize("parametrization", ["identity", "log", "softplus"])
+def test_get_sigma_and_config(parametrization):
+    layer = StableBumpLayer([0.2, 3.0], per_feature=True, parametrization=parametrization)
+    with pytest.raises(ValueError, match="call it on data"):
+        layer.get_sigma()
+    layer.build((None, 2))
+    np.testing.assert_allclose(layer.get_sigma(), [0.2, 3.0], rtol=1e-6)
+    clone = StableBumpLayer.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert (
+        clone.weight_name
+        == {"identity": "sigma", "log": "log_sigma", "softplus": "rho"}[parametrization]
+    )
+
+
+def test_make_model_trains_and_sigma_history_records():
+    bumplib.make_deterministic(0)
+    x, y = bumplib.generate_data(0.5, n=256, seed=0)[:2]
+    layer = StableBumpLayer(0.3, parametrization="softplus")
+    model = bumplib.make_model(layer, learning_rate=0.05)
+    record = bumplib.SigmaHistory()
+    model.fit(x, y, batch_size=64, epochs=3, verbose=0, callbacks=[record])
+    assert record.sigmas.shape == (4, 1)
+    assert record.steps.tolist() == [0, 4, 8, 12]
+    assert np.isfinite(record.losses[1:]).all()
+    assert abs(record.sigmas[-1, 0] - 0.5) < abs(0.3 - 0.5)  # it moves toward the truth
+
+
+def test_make_deterministic_repeats_on_this_backend():
+    def draw():
+        bumplib.make_deterministic(3)
+        return keras.ops.convert_to_numpy(keras.random.uniform((4,), seed=None))
+
+    np.testing.assert_array_equal(draw(), draw())
+    if BACKEND == "torch":
+        import torch
+
+        assert torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(False)
+
+
+def test_fit_full_batch_is_tensorflow_only_or_trains():
+    layer = StableBumpLayer(0.3)
+    x, y = bumplib.generate_data(0.5, n=64, seed=0)[:2]
+    if BACKEND == "tensorflow":
+        fit = bumplib.fit_full_batch(layer, x, y, steps=25, block=25)
+        assert fit.loss < fit.losses[0]
+        return
+    with pytest.raises(RuntimeError, match=rf"fit_full_batch.*'{BACKEND}' backend"):
+        bumplib.fit_full_batch(layer, x, y, steps=25, block=25)
