@@ -123,15 +123,23 @@ def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     # Work on sigma's own (small) shape first: a safe reciprocal and the support's bound.
     # Multiplying by 1 / sigma instead of dividing every element by sigma costs one
     # rounding (r may differ from x / sigma in its last bit) and, with XLA, a quarter
-    # of the time (benchmarks/bench_throughput.py).
-    inverse_sigma = 1 / ops.where(sigma > 0, sigma, ops.ones_like(sigma))
+    # of the time (benchmarks/bench_throughput.py). 1 / sigma is subnormal (flushed to
+    # 0 by TensorFlow and XLA) for sigma > 1 / tiny, 8.5e37 in float32, and infinite for
+    # subnormal sigma: outside [2**-64, 2**64], r is (x * s) * (1 / (sigma * s)) with
+    # s = 2**-64 or 2**64, both factors normal and finite wherever |x| is kept.
+    scale = ops.where(
+        sigma > 2.0**64,
+        ops.full_like(sigma, 2.0**-64),
+        ops.where(sigma < 2.0**-64, ops.full_like(sigma, 2.0**64), ops.ones_like(sigma)),
+    )
+    inverse_sigma = 1 / (ops.where(sigma > 0, sigma, ops.ones_like(sigma)) * scale)
     # Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))): inside the support (guard 1), and
     # away from the formula's singularity x**2 = sigma, where (sigma - x**2) / sigma
     # <= 1/T, so exp(-t) is already 0 in this dtype or the formula explodes (guard 2).
     # One mask serves both guards.
     keep = ops.abs(x) < ops.minimum(sigma, ops.sqrt(sigma * (1 - 1 / cutoff)))
     x_safe = ops.where(keep, x, 0.0)  # the safe input
-    r = x_safe * inverse_sigma  # |r| < 1
+    r = (x_safe * scale) * inverse_sigma  # x / sigma, |r| < 1
     minus_t = 1 / (r * x_safe - 1)  # -sigma / (sigma - x**2): in [-T, -1] where kept
     phi = ops.where(keep, ops.exp(minus_t), 0.0)
 
