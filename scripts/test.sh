@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test, installing what it needs into .venv first:
-#   lint (ruff), the bumplib unit tests (pytest, on TensorFlow), the core layers'
-#   tests (tests/backends) again on JAX and on PyTorch, every notebook under nbval in
+#   lint (ruff), the bumplib unit tests (pytest on TensorFlow, one worker per
+#   core with pytest-xdist), the core layers' tests (tests/backends) again on JAX
+#   and on PyTorch, every notebook under nbval in
 #   strict mode (each timed), the book build with warnings as errors plus a
 #   check of the HTML, every page in headless Chromium, and the PDF of the
 #   book. Every stage runs even when an earlier one fails, so that one failure
@@ -58,10 +59,10 @@ if [ "$mode" = portability ]; then
 else
   stage "ruff check" ruff check .
   stage "ruff format --check" ruff format --check .
-  stage "unit tests (TensorFlow)" env KERAS_BACKEND=tensorflow pytest -p no:cacheprovider tests
+  stage "unit tests (TensorFlow)" env KERAS_BACKEND=tensorflow pytest -p no:cacheprovider -n auto tests
   for backend in jax torch; do
     stage "core layers on $backend" env KERAS_BACKEND=$backend \
-      pytest -p no:cacheprovider -q tests/backends
+      pytest -p no:cacheprovider -n auto -q tests/backends
   done
   notebooks "nbval"
   stage "book build and HTML check" bash scripts/build_book.sh
