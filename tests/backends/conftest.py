@@ -23,4 +23,4 @@ def pytest_report_header() -> str:
 @pytest.fixture(autouse=True)
 def _clear_keras_session():
     yield
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
