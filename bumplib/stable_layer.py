@@ -8,6 +8,7 @@ only, so it runs on the TensorFlow, JAX and PyTorch backends alike.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -211,8 +212,14 @@ def largest_finite_log(dtype: Any) -> float:
     ``log(finfo(dtype).max)`` rounded to ``dtype`` can lie just above the true
     logarithm (88.72284 in float32), so ``exp`` of it overflows; this is that
     value stepped down until its exponential, rounded to ``dtype``, is finite.
+    The layer asks for it on every call, so it is computed once per dtype.
     """
-    name = keras.backend.standardize_dtype(dtype)
+    return _largest_finite_log(keras.backend.standardize_dtype(dtype))
+
+
+@functools.cache
+def _largest_finite_log(name: str) -> float:
+    """:func:`largest_finite_log` of the dtype called ``name`` (``"float32"``)."""
     np_dtype = np.dtype(getattr(ml_dtypes, name, None) or name)
     unsigned = np.dtype(f"uint{8 * np_dtype.itemsize}")
     value = np.array(math.log(float(ml_dtypes.finfo(name).max)), dtype=np_dtype)

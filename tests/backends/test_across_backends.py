@@ -22,6 +22,7 @@ from autodiff import BACKEND
 
 import bumplib
 from bumplib import GaussianBumpLayer, SafeWhereBumpLayer, ScaledBumpLayer, StableBumpLayer
+from bumplib.book.backends import CHILD_ENV
 
 NEXT_BACKEND = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}
 
@@ -82,7 +83,7 @@ def test_saved_model_loads_on_the_next_backend(tmp_path: Path) -> None:
     model.save(path)
     np.save(tmp_path / "x.npy", x)
     target = NEXT_BACKEND[BACKEND]
-    env = {**os.environ, "KERAS_BACKEND": target}
+    env = {**os.environ, **CHILD_ENV, "KERAS_BACKEND": target}  # as chapter 6's children
     done = subprocess.run(
         [sys.executable, "-c", LOAD_AND_RUN, str(path), str(tmp_path / "x.npy")],
         capture_output=True,
