@@ -12,11 +12,16 @@ backend runs in its own process (Keras fixes its backend at import):
 * PyTorch: eager ``torch.autograd`` (the default way PyTorch code runs).
 
 Both sides of each ratio run in the same process, at the same settings.
-Each timing is the median of ``--repeats`` calls after two warm-up calls
-(which trace and compile); the calls of one size take turns, so that a
-change in the machine's load hits them alike. The targets of issue 9 are checked on
-TensorFlow: ``StableBumpLayer`` at most 1.5x ``exp`` with XLA and 2.5x
-without, at both sizes.
+Each call is timed ``--repeats`` times after two warm-up calls (which trace
+and compile); the calls of one size take turns, so that a change in the
+machine's load hits them alike. The table prints the fastest call and the
+median one: on a shared machine the slower calls are mostly other processes'
+work (the reason ``timeit`` reports the fastest), and the median shows how
+much that moves. "vs best exp" divides by the fastest ``exp`` of the backend
+in any mode: XLA's ``exp`` on its own is slower than TensorFlow's, so a ratio
+to it alone would flatter XLA. The targets of issue 9 are checked on
+TensorFlow, on the fastest calls and on the medians: ``StableBumpLayer`` at
+most 1.5x ``exp`` with XLA and 2.5x without, at both sizes.
 
 Run: ``python benchmarks/bench_throughput.py [--repeats 9]``.
 """
@@ -37,8 +42,8 @@ LAYERS = ("BumpLayer", "SafeWhereBumpLayer", "StableBumpLayer")
 TARGETS = {("tensorflow", "XLA"): 1.5, ("tensorflow", "graph"): 2.5}
 
 
-def median_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time of each blocking call after two warm-up calls.
+def call_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Wall times of ``repeats`` runs of each blocking call, after two warm-up calls.
 
     The calls take turns (one round of every call per repeat), so that a
     change in the machine's load during the run hits every call alike.
@@ -52,7 +57,7 @@ def median_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict
             start = time.perf_counter()
             call()
             times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(values) for key, values in times.items()}
+    return times
 
 
 def tensorflow_steps(size: int) -> dict[str, Callable[[], object]]:
@@ -137,7 +142,7 @@ def worker(backend: str, repeats: int) -> None:
     make = {"tensorflow": tensorflow_steps, "jax": jax_steps, "torch": torch_steps}[backend]
     results = []
     for size in SIZES:
-        for key, seconds in median_seconds(make(size), repeats).items():
+        for key, seconds in call_seconds(make(size), repeats).items():
             mode, name = key.split("|")
             results.append({"size": size, "mode": mode, "op": name, "seconds": seconds})
     print(json.dumps(results))
@@ -156,26 +161,41 @@ def run_backend(backend: str, repeats: int) -> list[dict]:
 def main() -> None:
     """Print the throughput table of every backend, then one line per target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--worker", choices=["tensorflow", "jax", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--backends", default="tensorflow,jax,torch")
     args = parser.parse_args()
+    if args.repeats < 3:
+        parser.error(f"--repeats must be at least 3 for a median, got {args.repeats}.")
     if args.worker:
         worker(args.worker, args.repeats)
         return
-    print(f"median of {args.repeats} calls after 2 warm-up calls; forward + backward, float32")
-    header = f"{'backend':>10} {'mode':>5} {'elements':>9} {'op':>18} {'ms/call':>9} {'vs exp':>7}"
-    print(header)
+    print(f"{args.repeats} timed calls after 2 warm-up calls; forward + backward, float32")
+    print(
+        f"{'':>10} {'':>5} {'':>8} {'':>18} {'ms per call':>20} {'vs exp':>13} {'vs best exp':>11}"
+    )
+    print(
+        f"{'backend':>10} {'mode':>5} {'elements':>8} {'op':>18} "
+        f"{'fastest':>10} {'median':>9} {'fast':>6} {'median':>6} {'fastest':>11}"
+    )
     ratios = {}
     for backend in args.backends.split(","):
         results = run_backend(backend, args.repeats)
-        base = {(r["size"], r["mode"]): r["seconds"] for r in results if r["op"] == "exp"}
         for r in results:
-            ratio = r["seconds"] / base[r["size"], r["mode"]]
-            ratios[backend, r["mode"], r["size"], r["op"]] = ratio
+            r["fastest"], r["median"] = min(r["seconds"]), statistics.median(r["seconds"])
+        base = {(r["size"], r["mode"]): r for r in results if r["op"] == "exp"}
+        best = {
+            size: min(r["fastest"] for r in results if r["op"] == "exp" and r["size"] == size)
+            for size in SIZES
+        }
+        for r in results:
+            exp = base[r["size"], r["mode"]]
+            fast, median = r["fastest"] / exp["fastest"], r["median"] / exp["median"]
+            ratios[backend, r["mode"], r["size"], r["op"]] = (fast, median)
             print(
-                f"{backend:>10} {r['mode']:>5} {r['size']:>9.0e} {r['op']:>18} "
-                f"{r['seconds'] * 1e3:>9.2f} {ratio:>6.2f}x"
+                f"{backend:>10} {r['mode']:>5} {r['size']:>8.0e} {r['op']:>18} "
+                f"{r['fastest'] * 1e3:>10.2f} {r['median'] * 1e3:>9.2f} "
+                f"{fast:>5.2f}x {median:>5.2f}x {r['fastest'] / best[r['size']]:>10.2f}x"
             )
     print()
     for (backend, mode), limit in TARGETS.items():
@@ -183,10 +203,13 @@ def main() -> None:
             ratio = ratios.get((backend, mode, size, "StableBumpLayer"))
             if ratio is None:
                 continue
-            verdict = "met" if ratio <= limit else "NOT met"
+            verdicts = ", ".join(
+                f"{which} {value:.2f}x {'met' if value <= limit else 'NOT met'}"
+                for which, value in zip(("fastest", "median"), ratio, strict=True)
+            )
             print(
                 f"target: StableBumpLayer on {backend} ({mode}), {size:.0e} elements, "
-                f"<= {limit}x exp: {ratio:.2f}x, {verdict}"
+                f"<= {limit}x exp: {verdicts}"
             )
 
 

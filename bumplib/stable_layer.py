@@ -121,36 +121,34 @@ def sum_to_shape(gradient: Any, operand: Any, full_shape: tuple[int | None, ...]
 def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
     cutoff = underflow_cutoff(x.dtype)
-    # Work on sigma's own (small) shape first: a safe reciprocal and the support's bound.
-    # Multiplying by 1 / sigma instead of dividing every element by sigma costs one
-    # rounding (r may differ from x / sigma in its last bit) and, with XLA, a quarter
-    # of the time (benchmarks/bench_throughput.py). 1 / sigma is subnormal (flushed to
-    # 0 by TensorFlow and XLA) for sigma > 1 / tiny, 8.5e37 in float32, and infinite for
-    # subnormal sigma: outside [2**-64, 2**64], r is (x * s) * (1 / (sigma * s)) with
-    # s = 2**-64 or 2**64, both factors normal and finite wherever |x| is kept.
-    scale = ops.where(
-        sigma > 2.0**64,
-        ops.full_like(sigma, 2.0**-64),
-        ops.where(sigma < 2.0**-64, ops.full_like(sigma, 2.0**64), ops.ones_like(sigma)),
-    )
-    inverse_sigma = 1 / (ops.where(sigma > 0, sigma, ops.ones_like(sigma)) * scale)
-    # Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))): inside the support (guard 1), and
-    # away from the formula's singularity x**2 = sigma, where (sigma - x**2) / sigma
-    # <= 1/T, so exp(-t) is already 0 in this dtype or the formula explodes (guard 2).
-    # One mask serves both guards.
-    keep = ops.abs(x) < ops.minimum(sigma, ops.sqrt(sigma * (1 - 1 / cutoff)))
-    x_safe = ops.where(keep, x, 0.0)  # the safe input
-    r = (x_safe * scale) * inverse_sigma  # x / sigma, |r| < 1
-    minus_t = 1 / (r * x_safe - 1)  # -sigma / (sigma - x**2): in [-T, -1] where kept
-    phi = ops.where(keep, ops.exp(minus_t), 0.0)
+    # Work on sigma's own (small) shape first. Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))):
+    # inside the support (guard 1), and away from the formula's singularity x**2 = sigma,
+    # where w <= 1/T, so exp(-t) is already 0 in this dtype or the formula explodes (guard 2).
+    bound = ops.minimum(sigma, ops.sqrt(sigma * (1 - 1 / cutoff)))
+    # 1 / sqrt(sigma) is finite and normal for every sigma > 0 of the dtype, subnormal and
+    # huge ones included (1 / sigma is not); sigma = 0 gets the safe denominator 1.
+    inverse_root = 1 / ops.sqrt(ops.where(sigma > 0, sigma, ops.ones_like(sigma)))
+    keep = ops.logical_and(x < bound, x > -bound)  # two 1-byte masks, no float copy of |x|
+    # q = x / sqrt(sigma), so w = 1 - q**2 = (sigma - x**2) / sigma and t = 1 / w. A point
+    # that is not kept gets q = sqrt(1 - 1/(2T)): there w = 1/(2T), exp(-t) = exp(-2T) is
+    # exactly 0, so no second `where` is needed to zero the output, and every factor of the
+    # gradient is finite.
+    q = ops.where(keep, x * inverse_root, math.sqrt(1 - 0.5 / cutoff))
+    w = 1 - q * q  # in (1/T, 1] where kept
+    phi = ops.exp(-1 / w)  # exp(-t)
 
     def grad(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
         if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by keyword
             (upstream,) = args
-        half_d_x = upstream * phi * minus_t * minus_t * r  # 0 wherever phi is 0; t**2 <= T**2
+        # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
+        # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
+        # buffer, and keeps XLA from computing exp and the division twice for the two
+        # gradients (benchmarks/bench_throughput.py).
+        full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
         full_shape = tuple(phi.shape)
-        d_x = sum_to_shape(-2 * half_d_x, x, full_shape)
-        d_sigma = sum_to_shape(half_d_x * r, sigma, full_shape)
+        d_x = sum_to_shape(full_d_x, x, full_shape)
+        # d(phi)/d(sigma) = phi t**2 r**2 = d(phi)/dx * q * (-1 / (2 sqrt(sigma))).
+        d_sigma = sum_to_shape(full_d_x * q, sigma, full_shape) * (-0.5 * inverse_root)
         return d_x, d_sigma
 
     return phi, grad

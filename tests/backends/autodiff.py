@@ -16,6 +16,10 @@ import numpy as np
 
 BACKEND = keras.backend.backend()
 
+#: The ways :func:`gradient_function` can run: eagerly, as a TensorFlow graph without XLA
+#: (what Keras' ``fit`` runs on a CPU, with Grappler's rewrites), and compiled with XLA.
+MODES = ("eager", "graph", "compiled") if BACKEND == "tensorflow" else ("eager", "compiled")
+
 
 @contextlib.contextmanager
 def float64_enabled() -> Iterator[None]:
@@ -29,13 +33,17 @@ def float64_enabled() -> Iterator[None]:
         yield
 
 
-def gradient_function(layer: keras.layers.Layer, compiled: bool = True) -> Callable:
+def gradient_function(layer: keras.layers.Layer, mode: str = "compiled") -> Callable:
     """Return ``run(x, weights) -> (y, d_x, [d_weight, ...])`` as NumPy arrays.
 
-    ``compiled`` runs it as a ``tf.function`` with XLA on TensorFlow and under
-    ``jax.jit`` on JAX (PyTorch runs eagerly). The function is built once, so
-    calls with inputs of one shape do not trace again.
+    ``mode`` is one of :data:`MODES`: ``"compiled"`` runs it as a ``tf.function``
+    with XLA on TensorFlow and under ``jax.jit`` on JAX (PyTorch runs eagerly),
+    ``"graph"`` as a ``tf.function`` without XLA (TensorFlow only). The function
+    is built once, so calls with inputs of one shape do not trace again.
     """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES} on {BACKEND}, got {mode!r}.")
+    compiled = mode == "compiled"
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
@@ -47,7 +55,8 @@ def gradient_function(layer: keras.layers.Layer, compiled: bool = True) -> Calla
             d_x, *d_w = tape.gradient(total, [x, *weights])
             return y, d_x, d_w
 
-        step = tf.function(step, jit_compile=True) if compiled else step
+        if mode != "eager":
+            step = tf.function(step, jit_compile=compiled)
 
         def run(x, weights):
             y, d_x, d_w = step(tf.constant(x), [tf.constant(w) for w in weights])

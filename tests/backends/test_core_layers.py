@@ -14,7 +14,7 @@ import keras
 import ml_dtypes
 import numpy as np
 import pytest
-from autodiff import BACKEND, float64_enabled, gradient_function
+from autodiff import BACKEND, MODES, float64_enabled, gradient_function
 from keras.src import testing
 
 import bumplib
@@ -92,13 +92,13 @@ def _check_finite(y, d_x, d_sigma, upper):
     assert (y <= upper).all()
 
 
-@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_stable_layer_finite_for_every_hard_pair(dtype, compiled):
+def test_stable_layer_finite_for_every_hard_pair(dtype, mode):
     x, sigma = stress_pairs(dtype)
     layer = StableBumpLayer(sigma.astype(np.float64).tolist(), per_feature=True, dtype=dtype)
     layer.build((None, x.size))
-    y, d_x, (d_sigma,) = gradient_function(layer, compiled)(x[None], weights_of(layer))
+    y, d_x, (d_sigma,) = gradient_function(layer, mode)(x[None], weights_of(layer))
     _check_finite(y, d_x, d_sigma, upper=float(np.array(math.exp(-1)).astype(y.dtype)))
     assert y.dtype == np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
     # on its support |x| < min(sigma, sqrt(sigma)) the layer is the formula (rounded), 0 off it
@@ -130,7 +130,7 @@ def test_stable_layer_reparametrized_finite(parametrization):
     layer.build((None, x.size))
     stored = weights_of(layer)
     assert np.isfinite(stored[0]).all()
-    y, d_x, (d_stored,) = gradient_function(layer, compiled=True)(x[None], stored)
+    y, d_x, (d_stored,) = gradient_function(layer, "compiled")(x[None], stored)
     _check_finite(y, d_x, d_stored, upper=float(F32(math.exp(-1))))
     np.testing.assert_allclose(layer.get_sigma(), sigma, rtol=1e-5, atol=1e-37)
 
@@ -150,7 +150,7 @@ def check_float64_closed_forms(sigma: float) -> None:
         x = x[np.abs(np.abs(x) - edge) > 1e-3]
     layer = StableBumpLayer(sigma, dtype="float64")
     layer.build((None, 1))
-    y, d_x, (d_sigma,) = gradient_function(layer, compiled=False)(x[:, None], weights_of(layer))
+    y, d_x, (d_sigma,) = gradient_function(layer, "eager")(x[:, None], weights_of(layer))
     inside = np.abs(x) < min(sigma, math.sqrt(sigma))
     with np.errstate(all="ignore"):
         np.testing.assert_allclose(y[:, 0], np.where(inside, bump(x, sigma), 0.0), rtol=1e-12)
@@ -231,7 +231,7 @@ def test_safe_where_layer_matches_the_formula_and_is_finite_inside_minus_one_one
 def test_safe_where_layer_fixes_the_unselected_branch_but_keeps_the_answers_traps():
     def at(layer, x):
         layer.build((None, 1))
-        y, d_x, (d_sigma,) = gradient_function(layer, compiled=False)(
+        y, d_x, (d_sigma,) = gradient_function(layer, "eager")(
             np.array([[x]], F32), weights_of(layer)
         )
         return float(y[0, 0]), float(d_x[0, 0]), float(d_sigma[0])
