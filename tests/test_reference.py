@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from floats import step_ulps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,15 +30,6 @@ sigmas = st.one_of(
 )
 
 
-def _step(x: float, steps: int) -> float:
-    """Move ``x`` by ``steps`` float64 ulps (staying finite)."""
-    for _ in range(abs(steps)):
-        with np.errstate(over="ignore"):  # nextafter(max, inf) overflows
-            moved = float(np.nextafter(x, math.copysign(math.inf, steps)))
-        x = moved if math.isfinite(moved) else x
-    return x
-
-
 @st.composite
 def x_sigma(draw: st.DrawFn) -> tuple[float, float]:
     """An ``(x, sigma)`` pair; ``x`` is free or on (or 1-2 ulps off) +-sigma or +-sqrt(sigma)."""
@@ -46,7 +38,7 @@ def x_sigma(draw: st.DrawFn) -> tuple[float, float]:
     if anchor == "free":
         return draw(finite_x), sigma
     x = sigma if anchor == "sigma" else math.sqrt(sigma)
-    x = _step(x, draw(st.integers(-2, 2)))
+    x = step_ulps(x, draw(st.integers(-2, 2)))
     return draw(st.sampled_from([1.0, -1.0])) * x, sigma
 
 

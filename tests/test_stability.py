@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+from floats import step_ulps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,15 +91,6 @@ sigmas = st.one_of(
 )
 
 
-def _nudge(value: np.float32, steps: int) -> np.float32:
-    """Move a float32 by ``steps`` ulps, staying finite."""
-    for _ in range(abs(steps)):
-        with np.errstate(over="ignore"):
-            moved = np.nextafter(value, F32(math.copysign(math.inf, steps)))
-        value = moved if np.isfinite(moved) else value
-    return value
-
-
 @st.composite
 def x_for(draw: st.DrawFn, sigma: float) -> float:
     """A float32 x: free, or exactly (or 1-2 ulps off) +-sigma or +-sqrt(sigma)."""
@@ -106,7 +98,7 @@ def x_for(draw: st.DrawFn, sigma: float) -> float:
     if anchor == "free":
         return draw(free_x)
     x = F32(sigma) if anchor == "sigma" else np.sqrt(F32(sigma))
-    x = _nudge(x, draw(st.integers(-2, 2)))
+    x = F32(step_ulps(x, draw(st.integers(-2, 2)), "float32"))
     return float(draw(st.sampled_from([1, -1])) * x)
 
 
