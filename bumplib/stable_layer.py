@@ -180,13 +180,16 @@ def stable_bump(x: Any, sigma: Any) -> Any:
       phi t**2 r**2`` with ``r = x / sigma`` and ``t = sigma / (sigma -
       x**2)``, each factor bounded where ``phi != 0``. They are given to the
       backend directly (``keras.ops.custom_gradient``) because autodiff of the
-      same forward pass divides by ``sigma`` twice: TensorFlow computes
-      ``(-r / sigma)`` and stays finite, but XLA (``jit_compile=True``)
-      rewrites it as ``x / (sigma * sigma)``, and ``sigma * sigma`` underflows
-      to 0, so the gradient is ``inf``, for ``sigma`` below about ``1e-19``
-      in float32 (``1e-4`` in float16). A ``sigma`` that is broadcast
-      (one per feature, or one for all) gets its gradient summed over the
-      broadcast axes inside the custom gradient.
+      forward pass overflows for small ``sigma``. Written with ``r = x / sigma``,
+      it divides by ``sigma`` twice: TensorFlow computes ``(-r / sigma)`` and
+      stays finite, but XLA (``jit_compile=True``) rewrites it as
+      ``x / (sigma * sigma)``, and ``sigma * sigma`` underflows to 0, so the
+      gradient is ``inf``, for ``sigma`` below about ``1e-19`` in float32
+      (``1e-4`` in float16). Written with ``q = x / sqrt(sigma)``, as here, it
+      needs the derivative of ``1 / sqrt(sigma)``, ``-sigma**-1.5 / 2``, which
+      exceeds float32's range for ``sigma`` below about ``1e-26``. A ``sigma``
+      that is broadcast (one per feature, or one for all) gets its gradient
+      summed over the broadcast axes inside the custom gradient.
     * float16 and bfloat16 inputs are computed in float32 and the result is
       rounded back: the guards then have float32's margins, and the output is
       the correctly rounded bump.
