@@ -23,7 +23,7 @@ to it alone would flatter XLA. The targets of issue 9 are checked on
 TensorFlow, on the fastest calls and on the medians: ``StableBumpLayer`` at
 most 1.5x ``exp`` with XLA and 2.5x without, at both sizes.
 
-Run: ``python benchmarks/bench_throughput.py [--repeats 9]``.
+Run: ``python benchmarks/bench_throughput.py [--repeats 15]``.
 """
 
 from __future__ import annotations
