@@ -11,12 +11,13 @@ TensorFlow through :data:`tf`, which imports it only when first used, so that
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import keras
 
-__all__ = ["LazyModule", "backend_name", "require_tensorflow", "tf"]
+__all__ = ["LazyModule", "backend_name", "fuse_on_tensorflow", "require_tensorflow", "tf"]
 
 
 class LazyModule:
@@ -69,3 +70,19 @@ def require_tensorflow(what: str, instead: str) -> None:
             f"(KERAS_BACKEND={backend}). Use {instead}, or set KERAS_BACKEND=tensorflow "
             "before keras is first imported."
         )
+
+
+def fuse_on_tensorflow(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Return ``function`` compiled by XLA on TensorFlow, and as it is on the other backends.
+
+    TensorFlow without XLA, which is how Keras' ``fit`` runs on a machine with
+    only CPUs, executes a chain of element-wise operations one operation at a
+    time, each a pass over memory; XLA fuses the chain into one loop for each
+    tensor the function returns. JAX needs no such help, since Keras compiles
+    its training steps with ``jax.jit``, and PyTorch has no XLA. ``function``
+    must take tensors only: it is traced once per dtype and rank, and XLA
+    compiles it once per shape.
+    """
+    if backend_name() != "tensorflow":
+        return function
+    return tf.function(function, jit_compile=True, autograph=False, reduce_retracing=True)

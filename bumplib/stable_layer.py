@@ -3,7 +3,10 @@
 This answers the thread's second exercise ("fix the layer so that it works for
 every input value") and also fixes the ``sigma == 0`` trap of the answer's
 final layer. It is written with ``keras.ops`` and ``keras.ops.custom_gradient``
-only, so it runs on the TensorFlow, JAX and PyTorch backends alike.
+only, so it runs on the TensorFlow, JAX and PyTorch backends alike. On TensorFlow
+XLA compiles its forward pass into one loop for each of the three tensors it
+keeps, where a TensorFlow graph without XLA (Keras' ``fit`` on a CPU) would run
+nine passes over memory.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import ml_dtypes
 import numpy as np
 from keras import ops
 
-from bumplib.backend import backend_name
+from bumplib.backend import backend_name, fuse_on_tensorflow
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.validation import check_sigma_values
 
@@ -26,6 +29,8 @@ __all__ = [
     "PARAMETRIZATIONS",
     "StableBumpLayer",
     "flushes_subnormals",
+    "fused_guarded_forward",
+    "guarded_forward",
     "stable_bump",
     "sum_to_shape",
     "underflow_cutoff",
@@ -117,9 +122,14 @@ def sum_to_shape(gradient: Any, operand: Any, full_shape: tuple[int | None, ...]
     return ops.reshape(ops.sum(gradient, axis=axes), ops.shape(operand))
 
 
-@ops.custom_gradient
-def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
-    """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
+def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
+    """The guarded bump of ``x`` and ``sigma``, and the factors its gradients reuse.
+
+    Returns ``(phi, q, w, inverse_root)``: the bump, ``q = x / sqrt(sigma)`` where
+    ``x`` is kept (else a safe value), ``w = 1 - q**2`` and ``1 / sqrt(sigma)``.
+    On TensorFlow XLA compiles it (:func:`~bumplib.backend.fuse_on_tensorflow`):
+    it has no reductions, so XLA computes it deterministically too.
+    """
     cutoff = underflow_cutoff(x.dtype)
     # Work on sigma's own (small) shape first. Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))):
     # inside the support (guard 1), and away from the formula's singularity x**2 = sigma,
@@ -128,7 +138,7 @@ def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     # 1 / sqrt(sigma) is finite and normal for every sigma > 0 of the dtype, subnormal and
     # huge ones included (1 / sigma is not); sigma = 0 gets the safe denominator 1.
     inverse_root = 1 / ops.sqrt(ops.where(sigma > 0, sigma, ops.ones_like(sigma)))
-    keep = ops.logical_and(x < bound, x > -bound)  # two 1-byte masks, no float copy of |x|
+    keep = ops.logical_and(x < bound, x > -bound)
     # q = x / sqrt(sigma), so w = 1 - q**2 = (sigma - x**2) / sigma and t = 1 / w. A point
     # that is not kept gets q = sqrt(1 - 1/(2T)): there w = 1/(2T), exp(-t) = exp(-2T) is
     # exactly 0, so no second `where` is needed to zero the output, and every factor of the
@@ -136,6 +146,17 @@ def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     q = ops.where(keep, x * inverse_root, math.sqrt(1 - 0.5 / cutoff))
     w = 1 - q * q  # in (1/T, 1] where kept
     phi = ops.exp(-1 / w)  # exp(-t)
+    return phi, q, w, inverse_root
+
+
+#: :func:`guarded_forward`, compiled by XLA on TensorFlow, whose graphs would not fuse it.
+fused_guarded_forward = fuse_on_tensorflow(guarded_forward)
+
+
+@ops.custom_gradient
+def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
+    """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
+    phi, q, w, inverse_root = fused_guarded_forward(x, sigma)
 
     def grad(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
         if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by keyword
@@ -143,7 +164,9 @@ def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
         # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
         # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
         # buffer, and keeps XLA from computing exp and the division twice for the two
-        # gradients (benchmarks/bench_throughput.py).
+        # gradients. These operations stay outside the XLA kernel: as separate TensorFlow
+        # operations they work in place, while a kernel would take fresh buffers for its
+        # output and for the sum's operand (benchmarks/bench_throughput.py).
         full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
         full_shape = tuple(phi.shape)
         d_x = sum_to_shape(full_d_x, x, full_shape)

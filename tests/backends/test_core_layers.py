@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import warnings
 
 import keras
 import ml_dtypes
@@ -361,6 +362,41 @@ def test_import_does_not_load_tensorflow_on_other_backends():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == str(BACKEND == "tensorflow")
+
+
+def test_forward_pass_is_compiled_by_xla_on_tensorflow_only():
+    """On TensorFlow XLA fuses the forward pass into one loop per tensor it returns, and
+    gives the plain function's values up to rounding; elsewhere it is the plain function."""
+    from bumplib.stable_layer import fused_guarded_forward, guarded_forward
+
+    if BACKEND != "tensorflow":
+        assert fused_guarded_forward is guarded_forward
+        return
+    x = keras.ops.convert_to_tensor(np.linspace(-1.5, 1.5, 3001, dtype=F32).reshape(-1, 1))
+    sigma = keras.ops.convert_to_tensor(F32(0.7))
+    # TensorFlow finds the default device with a random op unless it is named, and random
+    # ops refuse to run unseeded under op determinism; naming it is deprecated, hence the filter.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "device_name is being deprecated", UserWarning)
+        hlo = fused_guarded_forward.experimental_get_compiler_ir(x, sigma)(
+            stage="optimized_hlo", device_name="/device:CPU:0"
+        )
+    entry = hlo[hlo.index("ENTRY") :]
+    loops = [line.split(" fusion(")[0] for line in entry.splitlines() if " fusion(" in line]
+    full_size_loops = [line for line in loops if "f32[3001,1]" in line]
+    assert len(full_size_loops) == 3, entry  # phi, q and w, each one loop
+    fused = [keras.ops.convert_to_numpy(t) for t in fused_guarded_forward(x, sigma)]
+    plain = [keras.ops.convert_to_numpy(t) for t in guarded_forward(x, sigma)]
+    (phi, q, w, inverse_root), (phi_0, q_0, w_0, inverse_root_0) = fused, plain
+    eps = float(np.finfo(F32).eps)
+    np.testing.assert_array_equal(q, q_0)
+    np.testing.assert_array_equal(inverse_root, inverse_root_0)
+    # XLA may round 1 - q * q once (a fused multiply-add) where TensorFlow rounds twice: w
+    # moves by an ulp of 1, and phi = exp(-1 / w) by that much over w**2, relatively.
+    np.testing.assert_allclose(w, w_0, rtol=0, atol=eps)
+    assert np.all(np.abs(phi - phi_0) <= phi_0 * (eps / w_0**2 + 4 * eps)), "phi moved too far"
+    assert np.all(np.isfinite(phi))
+    assert np.count_nonzero(phi) > 1000  # the bump itself, not only its safe zeros
 
 
 @pytest.mark.parametrize("name", ["CondBumpLayer", "WhereBumpLayer", "BumpLayer"])
