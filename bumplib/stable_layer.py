@@ -138,7 +138,7 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
     # 1 / sqrt(sigma) is finite and normal for every sigma > 0 of the dtype, subnormal and
     # huge ones included (1 / sigma is not); sigma = 0 gets the safe denominator 1.
     inverse_root = 1 / ops.sqrt(ops.where(sigma > 0, sigma, ops.ones_like(sigma)))
-    keep = ops.logical_and(x < bound, x > -bound)
+    keep = ops.logical_and(x < bound, x > -bound)  # two 1-byte masks, no float copy of |x|
     # q = x / sqrt(sigma), so w = 1 - q**2 = (sigma - x**2) / sigma and t = 1 / w. A point
     # that is not kept gets q = sqrt(1 - 1/(2T)): there w = 1/(2T), exp(-t) = exp(-2T) is
     # exactly 0, so no second `where` is needed to zero the output, and every factor of the
@@ -163,10 +163,10 @@ def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
             (upstream,) = args
         # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
         # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
-        # buffer, and keeps XLA from computing exp and the division twice for the two
-        # gradients. These operations stay outside the XLA kernel: as separate TensorFlow
-        # operations they work in place, while a kernel would take fresh buffers for its
-        # output and for the sum's operand (benchmarks/bench_throughput.py).
+        # buffer, and keeps XLA (when it compiles the whole step) from computing exp and the
+        # division twice for the two gradients. Without that, these stay TensorFlow operations
+        # that work in place: compiled on their own, like the forward pass, they would take
+        # fresh buffers for the output and the sum's operand (benchmarks/bench_throughput.py).
         full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
         full_shape = tuple(phi.shape)
         d_x = sum_to_shape(full_d_x, x, full_shape)
