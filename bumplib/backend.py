@@ -10,14 +10,24 @@ TensorFlow through :data:`tf`, which imports it only when first used, so that
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
 import keras
 
-__all__ = ["LazyModule", "backend_name", "fuse_on_tensorflow", "require_tensorflow", "tf"]
+__all__ = [
+    "XLA_DEVICE_TYPES",
+    "LazyModule",
+    "backend_name",
+    "fuse_on_tensorflow",
+    "require_tensorflow",
+    "tf",
+    "xla_supports",
+    "xla_supports_these_devices",
+]
 
 
 class LazyModule:
@@ -72,6 +82,32 @@ def require_tensorflow(what: str, instead: str) -> None:
         )
 
 
+#: Device types XLA compiles for in TensorFlow's own builds. Plugin devices (Apple's Metal,
+#: DirectML) have no XLA compiler, and appear as ``"GPU"`` in builds without CUDA or ROCm.
+XLA_DEVICE_TYPES = frozenset({"CPU", "GPU", "TPU"})
+
+
+def xla_supports(device_types: Iterable[str], gpus_are_cuda_or_rocm: bool) -> bool:
+    """Return whether XLA can compile for every device type in ``device_types``.
+
+    Args:
+        device_types: TensorFlow's physical device types, such as ``["CPU", "GPU"]``.
+        gpus_are_cuda_or_rocm: Whether TensorFlow was built with CUDA or ROCm, so
+            that its ``"GPU"`` devices are ones XLA compiles for.
+    """
+    types = set(device_types)
+    if "GPU" in types and not gpus_are_cuda_or_rocm:
+        return False
+    return types <= XLA_DEVICE_TYPES
+
+
+@functools.cache
+def xla_supports_these_devices() -> bool:
+    """Return whether XLA can compile for every device TensorFlow sees on this machine."""
+    types = [device.device_type for device in tf.config.list_physical_devices()]
+    return xla_supports(types, tf.test.is_built_with_cuda() or tf.test.is_built_with_rocm())
+
+
 def fuse_on_tensorflow(function: Callable[..., Any]) -> Callable[..., Any]:
     """Return ``function`` compiled by XLA on TensorFlow, and as it is on the other backends.
 
@@ -79,10 +115,19 @@ def fuse_on_tensorflow(function: Callable[..., Any]) -> Callable[..., Any]:
     only CPUs, executes a chain of element-wise operations one operation at a
     time, each a pass over memory; XLA fuses the chain into one loop for each
     tensor the function returns. JAX needs no such help, since Keras compiles
-    its training steps with ``jax.jit``, and PyTorch has no XLA. ``function``
-    must take tensors only: it is traced once per dtype and rank, and XLA
-    compiles it once per shape.
+    its training steps with ``jax.jit``, and PyTorch has no XLA. On a machine
+    with a device XLA cannot compile for (:func:`xla_supports_these_devices`),
+    the function runs uncompiled. ``function`` must take tensors only: it is
+    traced once per dtype and rank, and XLA compiles it once per shape. The
+    compiled function is the returned function's ``compiled`` attribute.
     """
     if backend_name() != "tensorflow":
         return function
-    return tf.function(function, jit_compile=True, autograph=False, reduce_retracing=True)
+    compiled = tf.function(function, jit_compile=True, autograph=False, reduce_retracing=True)
+
+    @functools.wraps(function)
+    def fused(*args: Any) -> Any:
+        return compiled(*args) if xla_supports_these_devices() else function(*args)
+
+    fused.compiled = compiled  # type: ignore[attr-defined]
+    return fused

@@ -367,18 +367,20 @@ def test_import_does_not_load_tensorflow_on_other_backends():
 def test_forward_pass_is_compiled_by_xla_on_tensorflow_only():
     """On TensorFlow XLA fuses the forward pass into one loop per tensor it returns, and
     gives the plain function's values up to rounding; elsewhere it is the plain function."""
+    from bumplib.backend import xla_supports_these_devices
     from bumplib.stable_layer import fused_guarded_forward, guarded_forward
 
     if BACKEND != "tensorflow":
         assert fused_guarded_forward is guarded_forward
         return
+    assert xla_supports_these_devices()  # a CPU-only machine
     x = keras.ops.convert_to_tensor(np.linspace(-1.5, 1.5, 3001, dtype=F32).reshape(-1, 1))
     sigma = keras.ops.convert_to_tensor(F32(0.7))
     # TensorFlow finds the default device with a random op unless it is named, and random
     # ops refuse to run unseeded under op determinism; naming it is deprecated, hence the filter.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "device_name is being deprecated", UserWarning)
-        hlo = fused_guarded_forward.experimental_get_compiler_ir(x, sigma)(
+        hlo = fused_guarded_forward.compiled.experimental_get_compiler_ir(x, sigma)(
             stage="optimized_hlo", device_name="/device:CPU:0"
         )
     entry = hlo[hlo.index("ENTRY") :]
@@ -397,6 +399,22 @@ def test_forward_pass_is_compiled_by_xla_on_tensorflow_only():
     assert np.all(np.abs(phi - phi_0) <= phi_0 * (eps / w_0**2 + 4 * eps)), "phi moved too far"
     assert np.all(np.isfinite(phi))
     assert np.count_nonzero(phi) > 1000  # the bump itself, not only its safe zeros
+
+
+@pytest.mark.parametrize(
+    ("device_types", "cuda_or_rocm", "supported"),
+    [
+        (["CPU"], False, True),
+        (["CPU", "GPU"], True, True),  # CUDA or ROCm GPUs
+        (["CPU", "TPU"], False, True),
+        (["CPU", "GPU"], False, False),  # Apple's Metal plugin: a "GPU" without CUDA
+        (["CPU", "DML"], False, False),  # DirectML
+    ],
+)
+def test_xla_is_used_only_where_it_compiles_for_every_device(device_types, cuda_or_rocm, supported):
+    from bumplib.backend import xla_supports
+
+    assert xla_supports(device_types, cuda_or_rocm) is supported
 
 
 @pytest.mark.parametrize("name", ["CondBumpLayer", "WhereBumpLayer", "BumpLayer"])
