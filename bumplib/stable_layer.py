@@ -3,11 +3,11 @@
 This answers the thread's second exercise ("fix the layer so that it works for
 every input value") and also fixes the ``sigma == 0`` trap of the answer's
 final layer. It is written with ``keras.ops`` and ``keras.ops.custom_gradient``
-only, so it runs on the TensorFlow, JAX and PyTorch backends alike. On TensorFlow
-XLA compiles its forward pass into one loop for each of the three tensors it
-keeps, where a TensorFlow graph without XLA (Keras' ``fit`` on a CPU) would run
-nine passes over memory; on machines with a device XLA cannot compile for
-(Apple's Metal, DirectML) it runs as those nine operations.
+only, so it runs on the TensorFlow, JAX and PyTorch backends alike. Inside a
+TensorFlow graph XLA compiles its forward pass into one loop for each of the
+three tensors it keeps, where a graph without XLA (Keras' ``fit`` on a CPU)
+would run nine passes over memory; eagerly, and on machines with a device XLA
+cannot compile for (Apple's Metal, DirectML), it runs as those nine operations.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
 
     Returns ``(phi, q, w, inverse_root)``: the bump, ``q = x / sqrt(sigma)`` where
     ``x`` is kept (else a safe value), ``w = 1 - q**2`` and ``1 / sqrt(sigma)``.
-    On TensorFlow XLA compiles it where it can (:func:`~bumplib.backend.fuse_on_tensorflow`):
+    Inside TensorFlow graphs XLA compiles it (:func:`~bumplib.backend.fuse_on_tensorflow`):
     it has no reductions, so XLA computes it deterministically too.
     """
     cutoff = underflow_cutoff(x.dtype)
@@ -150,7 +150,7 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
     return phi, q, w, inverse_root
 
 
-#: :func:`guarded_forward`, compiled by XLA on TensorFlow, whose graphs would not fuse it.
+#: :func:`guarded_forward`, compiled by XLA inside TensorFlow graphs, which would not fuse it.
 fused_guarded_forward = fuse_on_tensorflow(guarded_forward)
 
 

@@ -364,10 +364,11 @@ def test_import_does_not_load_tensorflow_on_other_backends():
     assert done.stdout.strip() == str(BACKEND == "tensorflow")
 
 
-def test_forward_pass_is_compiled_by_xla_on_tensorflow_only():
-    """On TensorFlow XLA fuses the forward pass into one loop per tensor it returns, and
-    gives the plain function's values up to rounding; elsewhere it is the plain function."""
-    from bumplib.backend import xla_supports_these_devices
+def test_forward_pass_is_compiled_by_xla_inside_tensorflow_graphs_only():
+    """On TensorFlow XLA fuses the forward pass into one loop per tensor it returns, inside
+    graphs, and gives the plain function's values up to rounding; eagerly, and on the other
+    backends, it is the plain function."""
+    from bumplib.backend import tf, xla_supports_these_devices
     from bumplib.stable_layer import fused_guarded_forward, guarded_forward
 
     if BACKEND != "tensorflow":
@@ -376,6 +377,13 @@ def test_forward_pass_is_compiled_by_xla_on_tensorflow_only():
     assert xla_supports_these_devices()  # a CPU-only machine
     x = keras.ops.convert_to_tensor(np.linspace(-1.5, 1.5, 3001, dtype=F32).reshape(-1, 1))
     sigma = keras.ops.convert_to_tensor(F32(0.7))
+    graph = tf.function(fused_guarded_forward).get_concrete_function(x, sigma).graph
+    calls = [op for op in graph.get_operations() if op.type == "PartitionedCall"]
+    assert [op.get_attr("_XlaMustCompile") for op in calls] == [True]
+    eager = [keras.ops.convert_to_numpy(t) for t in fused_guarded_forward(x, sigma)]
+    plain = [keras.ops.convert_to_numpy(t) for t in guarded_forward(x, sigma)]
+    for eager_tensor, plain_tensor in zip(eager, plain, strict=True):
+        np.testing.assert_array_equal(eager_tensor, plain_tensor)
     # TensorFlow finds the default device with a random op unless it is named, and random
     # ops refuse to run unseeded under op determinism; naming it is deprecated, hence the filter.
     with warnings.catch_warnings():
@@ -387,8 +395,7 @@ def test_forward_pass_is_compiled_by_xla_on_tensorflow_only():
     loops = [line.split(" fusion(")[0] for line in entry.splitlines() if " fusion(" in line]
     full_size_loops = [line for line in loops if "f32[3001,1]" in line]
     assert len(full_size_loops) == 3, entry  # phi, q and w, each one loop
-    fused = [keras.ops.convert_to_numpy(t) for t in fused_guarded_forward(x, sigma)]
-    plain = [keras.ops.convert_to_numpy(t) for t in guarded_forward(x, sigma)]
+    fused = [keras.ops.convert_to_numpy(t) for t in fused_guarded_forward.compiled(x, sigma)]
     (phi, q, w, inverse_root), (phi_0, q_0, w_0, inverse_root_0) = fused, plain
     eps = float(np.finfo(F32).eps)
     np.testing.assert_array_equal(q, q_0)
