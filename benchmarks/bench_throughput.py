@@ -49,6 +49,8 @@ import time
 from collections.abc import Callable
 
 SIZES = (1_000_000, 10_000_000)
+#: The Keras backends the benchmark runs, each in its own process.
+BACKENDS = ("tensorflow", "jax", "torch")
 LAYERS = ("BumpLayer", "SafeWhereBumpLayer", "StableBumpLayer")
 TARGETS = {("tensorflow", "XLA"): 1.5, ("tensorflow", "graph"): 2.5}
 #: TensorFlow's CPU allocators, by name: the value of ``TF_CPU_ALLOCATOR_USE_BFC``.
@@ -184,8 +186,8 @@ def main() -> None:
     """Print the throughput table of every backend, then one line per target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--worker", choices=["tensorflow", "jax", "torch"], help=argparse.SUPPRESS)
-    parser.add_argument("--backends", default="tensorflow,jax,torch")
+    parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument(
         "--tf-allocators",
         default="default,bfc",
@@ -195,7 +197,7 @@ def main() -> None:
     if args.repeats < 3:
         parser.error(f"--repeats must be at least 3 for a median, got {args.repeats}.")
     backends = args.backends.split(",")
-    unknown = sorted(set(backends) - {"tensorflow", "jax", "torch"})
+    unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         parser.error(f"--backends takes tensorflow, jax and torch; got {', '.join(unknown)}.")
     allocators = args.tf_allocators.split(",")
