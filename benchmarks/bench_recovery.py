@@ -3,8 +3,8 @@
 For each sigma in {0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 50}, on the same 100k
 samples (x uniform in (-1, 1), ``bumplib.generate_data(sigma, seed=0)``):
 
-* ``recipe``: the thread's recipe as written (``bumplib.fit_thread_recipe``:
-  BumpLayer, Adam with defaults, batch 32, 3/5/10 epochs,
+* ``recipe``: the thread's recipe as written (``bumpbook.fit_answer_recipe``:
+  AnswerBumpLayer, Adam with defaults, batch 32, 3/5/10 epochs,
   ``steps_per_execution=1``);
 * ``recipe spe``: the same recipe with ``steps_per_execution`` = one epoch of
   batches: exactly the same optimizer steps, fewer returns to Python (the
@@ -47,8 +47,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 
+import bumpbook
 import bumplib
-from bumplib.book import recovery
+from bumpbook import recovery
 
 SIGMAS = (0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 SWEEP = (0.03, 0.05, 0.1, 0.5, 0.9, 0.99, 1.0, 1.01, 2.0, 5.0, 10.0, 20.0, 50.0)
@@ -65,7 +66,7 @@ class Run:
 
 
 def curve_fit_sigma(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """``bumplib.book.recovery.curve_fit_sigma``: ``(sigma, nfev)``."""
+    """``bumpbook.recovery.curve_fit_sigma``: ``(sigma, nfev)``."""
     sigma, evaluations, _ = recovery.curve_fit_sigma(x, y)
     return sigma, evaluations
 
@@ -88,7 +89,7 @@ def recipe(
     """Return the thread's recipe at ``steps_per_execution`` (or compiled) as a method."""
 
     def run(x: np.ndarray, y: np.ndarray, true_sigma: float) -> tuple[float, int]:
-        result = bumplib.fit_thread_recipe(
+        result = bumpbook.fit_answer_recipe(
             x, y, true_sigma, seed=0, steps_per_execution=steps_per_execution, compiled=compiled
         )
         return result.sigma, int(result.steps[-1])

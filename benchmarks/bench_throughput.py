@@ -51,7 +51,7 @@ from collections.abc import Callable
 SIZES = (1_000_000, 10_000_000)
 #: The Keras backends the benchmark runs, each in its own process.
 BACKENDS = ("tensorflow", "jax", "torch")
-LAYERS = ("BumpLayer", "SafeWhereBumpLayer", "StableBumpLayer")
+LAYERS = ("AnswerBumpLayer", "PortableAnswerBumpLayer", "StableBumpLayer")
 TARGETS = {("tensorflow", "XLA"): 1.5, ("tensorflow", "graph"): 2.5}
 #: TensorFlow's CPU allocators, by name: the value of ``TF_CPU_ALLOCATOR_USE_BFC``.
 TF_ALLOCATORS = {"default": "false", "bfc": "true"}

@@ -15,7 +15,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from bumplib.backend import require_tensorflow
 from bumplib.validation import check_sigma_values
 
 __all__ = ["BaseBumpLayer", "constant_initializer"]
@@ -48,8 +47,6 @@ class BaseBumpLayer(keras.layers.Layer):
 
     #: Name of the stored weight.
     weight_name = "sigma"
-    #: The one Keras backend a layer runs on (the thread's TensorFlow layers), or None for all.
-    required_backend: str | None = None
 
     def __init__(
         self,
@@ -59,12 +56,6 @@ class BaseBumpLayer(keras.layers.Layer):
         sigma_constraint: Any = "non_neg",
         **kwargs: Any,
     ) -> None:
-        if self.required_backend is not None:
-            require_tensorflow(
-                f"{type(self).__name__}, one of the thread's layers kept as it was,",
-                "bumplib.SafeWhereBumpLayer (the answer's double where, in keras.ops) or "
-                "bumplib.StableBumpLayer",
-            )
         super().__init__(**kwargs)
         if not isinstance(per_feature, bool):
             raise TypeError(f"per_feature must be True or False, got {per_feature!r}.")

@@ -28,7 +28,7 @@ entries), so that re-running unchanged code gives an unchanged file. The
 tracebacks of error outputs name no folder of the machine that ran them
 (:func:`neutral_tracebacks`): a file of an installed package shows as
 ``.../site-packages/keras/...`` and a file of this repository by its path in the
-repository (``bumplib/thread_layers.py``). nbval does not compare tracebacks
+repository (``book/bumpbook/answer_layers.py``). nbval does not compare tracebacks
 (only an error's name and value), so this changes nothing it checks.
 """
 

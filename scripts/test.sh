@@ -11,7 +11,7 @@
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh --portability   # only the notebooks, with the data
-#                                        # re-rounded (see bumplib/portability.py)
+#                                        # re-rounded (see book/bumpbook/portability.py)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 mode=all

@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.comparison (Gaussian data, ScaledBumpLayer, helpers) and fit_full_batch."""
+"""Tests of bumpbook.comparison (Gaussian data, ScaledBumpLayer, helpers) and fit_full_batch."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
+import bumpbook
 import bumplib
-from bumplib import ScaledBumpLayer
-from bumplib.book.comparison import (
+from bumpbook.comparison import (
     adam_step_sizes,
     gaussian,
     generate_gaussian_data,
@@ -22,6 +22,7 @@ from bumplib.book.comparison import (
     place_hidden_units,
     width_gradient,
 )
+from bumplib import ScaledBumpLayer
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
 from bumplib.training import LayerFit, fit_full_batch
 
@@ -177,7 +178,7 @@ def test_fit_full_batch_learns_several_sigmas_in_one_fit():
 
 def test_fit_full_batch_trains_a_model_and_records_its_bump_layer():
     x, y = generate_localized_data([0.0], [0.5], [1.0], n=500, seed=0)
-    model = bumplib.make_localized_model(1, 4, bumplib.StableBumpLayer(per_feature=True))
+    model = bumpbook.make_localized_model(1, 4, bumplib.StableBumpLayer(per_feature=True))
     fit = fit_full_batch(model, x, y, steps=50, learning_rate=0.01, beta_1=0.9, beta_2=0.999)
     assert fit.sigmas.shape == (3, 4)
     assert fit.losses[-1] < fit.losses[0]
@@ -254,7 +255,7 @@ def test_place_hidden_units_centres_each_unit():
 
 def test_make_dense_model_mirrors_make_localized_model():
     dense = make_dense_model(1, 5, "relu", seed=2)
-    local = bumplib.make_localized_model(1, 5, bumplib.StableBumpLayer(per_feature=True), seed=2)
+    local = bumpbook.make_localized_model(1, 5, bumplib.StableBumpLayer(per_feature=True), seed=2)
     assert [layer.name for layer in dense.layers] == ["hidden", "readout"]
     np.testing.assert_array_equal(
         dense.get_layer("hidden").kernel.numpy(), local.get_layer("hidden").kernel.numpy()

@@ -1,4 +1,4 @@
-"""Tests of bumplib.fit_compiled: model.fit's mini-batch training in one XLA loop per epoch."""
+"""Tests of bumpbook.fit_compiled: model.fit's mini-batch training in one XLA loop per epoch."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+import bumpbook
 import bumplib
-from bumplib import fit_compiled
+from bumpbook import fit_compiled
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +20,10 @@ def data():
 def test_takes_the_steps_model_fit_takes_and_learns_what_it_learns(data):
     x, y = data
     bumplib.make_deterministic(0)
-    _, keras_model = bumplib.thread_recipe_model(0)
+    _, keras_model = bumpbook.answer_recipe_model(0)
     record = bumplib.SigmaHistory()
     keras_model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[record])
-    layer, model = bumplib.thread_recipe_model(0)
+    layer, model = bumpbook.answer_recipe_model(0)
     run = fit_compiled(model, x, y, batch_size=32, epochs=3, seed=0)
     # 1000 samples: 31 full batches and one of 8, three times.
     np.testing.assert_array_equal(run.steps, [0, 32, 64, 96])
@@ -43,20 +44,20 @@ def test_without_shuffling_differences_it_matches_model_fit_step_for_step(data):
     # compiled loop and model.fit must agree to float32 rounding.
     x, y = data
     keras.utils.set_random_seed(0)
-    fit_layer = bumplib.BumpLayer(initial_sigma=0.3)
-    keras_model = bumplib.make_model(fit_layer)
+    fit_layer = bumpbook.AnswerBumpLayer(initial_sigma=0.3)
+    keras_model = bumpbook.make_model(fit_layer)
     keras_model.fit(x, y, batch_size=len(x), epochs=20, verbose=0, shuffle=False)
-    layer = bumplib.BumpLayer(initial_sigma=0.3)
-    run = fit_compiled(bumplib.make_model(layer), x, y, batch_size=len(x), epochs=20)
+    layer = bumpbook.AnswerBumpLayer(initial_sigma=0.3)
+    run = fit_compiled(bumpbook.make_model(layer), x, y, batch_size=len(x), epochs=20)
     np.testing.assert_allclose(run.sigmas[-1], fit_layer.get_sigma(), rtol=1e-5)
 
 
 def test_records_every_step_and_stops_after_the_step_that_breaks_sigma():
     x = np.zeros((64, 1), np.float32)
     y = np.full((64, 1), np.inf, np.float32)  # an infinite target breaks sigma at once
-    layer = bumplib.BumpLayer(initial_sigma=0.5)
+    layer = bumpbook.AnswerBumpLayer(initial_sigma=0.5)
     run = fit_compiled(
-        bumplib.make_model(layer), x, y, epochs=5, every_step=True, stop_when_nonfinite=True
+        bumpbook.make_model(layer), x, y, epochs=5, every_step=True, stop_when_nonfinite=True
     )
     assert list(run.steps) == [0, 1]
     assert not np.isfinite(run.sigmas[-1]).all()
@@ -65,7 +66,7 @@ def test_records_every_step_and_stops_after_the_step_that_breaks_sigma():
 
 def test_until_stops_after_the_first_epoch_it_accepts(data):
     x, y = data
-    _, model = bumplib.thread_recipe_model(0)
+    _, model = bumpbook.answer_recipe_model(0)
     seen = []
 
     def until(sigmas):
@@ -87,7 +88,7 @@ def test_until_stops_after_the_first_epoch_it_accepts(data):
 )
 def test_bad_input(data, kwargs, match):
     x, y = data
-    _, model = bumplib.thread_recipe_model(0)
+    _, model = bumpbook.answer_recipe_model(0)
     args = {"x": x, "y": y, **kwargs}
     with pytest.raises(ValueError, match=match):
         fit_compiled(model, **args)
@@ -95,17 +96,17 @@ def test_bad_input(data, kwargs, match):
 
 def test_needs_a_compiled_model(data):
     x, y = data
-    model = keras.Sequential([keras.Input((1,)), bumplib.BumpLayer(0.5)])
+    model = keras.Sequential([keras.Input((1,)), bumpbook.AnswerBumpLayer(0.5)])
     with pytest.raises(ValueError, match="compiled Keras model"):
         fit_compiled(model, x, y)
 
 
 def test_fit_thread_recipe_compiled(data):
     x, y = data
-    run = bumplib.fit_thread_recipe(x, y, 0.5, compiled=True)
-    keras_run = bumplib.fit_thread_recipe(x, y, 0.5, steps_per_execution=32)
+    run = bumpbook.fit_answer_recipe(x, y, 0.5, compiled=True)
+    keras_run = bumpbook.fit_answer_recipe(x, y, 0.5, steps_per_execution=32)
     np.testing.assert_array_equal(run.steps, keras_run.steps)
     assert run.history[0] == keras_run.history[0]
     np.testing.assert_allclose(run.sigma, keras_run.sigma, rtol=0.05)
     with pytest.raises(TypeError, match="compiled must be True or False"):
-        bumplib.fit_thread_recipe(x, y, 0.5, compiled="yes")
+        bumpbook.fit_answer_recipe(x, y, 0.5, compiled="yes")

@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.diagnostics, the measurements behind the worked exercises."""
+"""Tests of bumpbook.diagnostics, the measurements behind the worked exercises."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 import bumplib
-from bumplib import BumpLayer, StableBumpLayer, make_localized_model
-from bumplib.book.diagnostics import (
+from bumpbook import AnswerBumpLayer, make_localized_model
+from bumpbook.diagnostics import (
     BadValueCounts,
     ConvergenceRun,
     asymptotic_mean_abs_grad_sigma,
@@ -30,6 +30,7 @@ from bumplib.book.diagnostics import (
     mse_between_widths,
     unfiltered_data,
 )
+from bumplib import StableBumpLayer
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x
 
 # --- count_bad_values / unfiltered_data ---------------------------------------------------------
@@ -111,8 +112,8 @@ def test_layer_gradients_match_the_reference():
 
 def test_layer_gradients_sum_to_the_scalar_layers_gradient():
     x = np.linspace(-1.5, 1.5, 31).astype(np.float32)
-    g = layer_gradients(BumpLayer, x, 0.8)
-    layer = BumpLayer(initial_sigma=0.8)
+    g = layer_gradients(AnswerBumpLayer, x, 0.8)
+    layer = AnswerBumpLayer(initial_sigma=0.8)
     layer.build((None, 1))
     with tf.GradientTape() as tape:
         total = tf.reduce_sum(layer(x[:, None]))
@@ -122,7 +123,7 @@ def test_layer_gradients_sum_to_the_scalar_layers_gradient():
 
 def test_sigma_zero_trap_shows_in_the_gradients():
     x = [-2.0, -0.5, 0.0, 0.5, 1e30]
-    thread = layer_gradients(BumpLayer, x, 0.0)
+    thread = layer_gradients(AnswerBumpLayer, x, 0.0)
     stable = layer_gradients(StableBumpLayer, x, 0.0)
     assert count_nonfinite(thread) == {"y": 0, "dy_dx": 0, "dy_dsigma": 5}
     assert count_nonfinite(stable) == {"y": 0, "dy_dx": 0, "dy_dsigma": 0}
@@ -131,7 +132,7 @@ def test_sigma_zero_trap_shows_in_the_gradients():
 
 def test_layer_gradients_rejects_empty_input():
     with pytest.raises(ValueError, match="at least one"):
-        layer_gradients(BumpLayer, [], 1.0)
+        layer_gradients(AnswerBumpLayer, [], 1.0)
 
 
 # --- fit_layer / first_nonfinite ----------------------------------------------------------------
@@ -147,7 +148,7 @@ def test_first_nonfinite():
 
 def test_fit_layer_records_every_step():
     x, y, _ = bumplib.generate_data(0.5, n=256, seed=0)
-    history = fit_layer(BumpLayer(initial_sigma=0.1), x, y, epochs=1)
+    history = fit_layer(AnswerBumpLayer(initial_sigma=0.1), x, y, epochs=1)
     np.testing.assert_array_equal(history.steps, np.arange(9))  # 256 / 32 = 8 steps
     assert history.sigmas.shape == (9, 1)
     assert history.sigmas[-1, 0] > history.sigmas[0, 0] == pytest.approx(0.1)
@@ -157,10 +158,12 @@ def test_fit_layer_records_every_step():
 
 def test_fit_layer_stops_when_sigma_is_nan():
     x, y, _ = bumplib.generate_data(0.5, n=256, seed=0)
-    history = fit_layer(BumpLayer(initial_sigma=0.0), x, y, epochs=3)
+    history = fit_layer(AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=3)
     assert first_nonfinite(history.sigmas) == 1
     assert len(history.sigmas) == 2  # stopped after the step that made sigma nan
-    kept = fit_layer(BumpLayer(initial_sigma=0.0), x, y, epochs=1, stop_when_nonfinite=False).sigmas
+    kept = fit_layer(
+        AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=1, stop_when_nonfinite=False
+    ).sigmas
     assert len(kept) == 9
     assert np.isnan(kept[1:]).all()
 
@@ -168,13 +171,13 @@ def test_fit_layer_stops_when_sigma_is_nan():
 def test_fit_layer_accepts_infinite_targets_and_rejects_bad_epochs():
     x, y = unfiltered_data(2.0, -3.0, 3.0, n=2001, grid=True)
     assert np.isinf(y).any()
-    history = fit_layer(BumpLayer(initial_sigma=0.05), x, y, epochs=1, batch_size=2001)
+    history = fit_layer(AnswerBumpLayer(initial_sigma=0.05), x, y, epochs=1, batch_size=2001)
     assert np.isinf(history.losses[1])
     # The infinite targets lie where the layer outputs 0, and tf.where passes no gradient
     # there: sigma itself stays finite.
     assert np.isfinite(history.sigmas).all()
     with pytest.raises(ValueError, match="epochs"):
-        fit_layer(BumpLayer(), x, y, epochs=0)
+        fit_layer(AnswerBumpLayer(), x, y, epochs=0)
 
 
 # --- gradient size, loss flatness, convergence --------------------------------------------------
@@ -252,22 +255,22 @@ def test_localized_task():
 def test_layer_inputs_are_the_hidden_activations():
     keras.utils.set_random_seed(0)
     x, _ = localized_task(200, seed=0)
-    layer = BumpLayer(initial_sigma=1.0, per_feature=True)
+    layer = AnswerBumpLayer(initial_sigma=1.0, per_feature=True)
     model = make_localized_model(2, 8, layer, activation=None)
     values = layer_inputs(model, layer, x)
     expected = np.asarray(model.get_layer("hidden")(x))
     np.testing.assert_allclose(values, expected, rtol=1e-6)
     assert np.abs(values).max() > 1  # a linear hidden layer leaves (-1, 1)
-    tanh_layer = BumpLayer(initial_sigma=1.0, per_feature=True)
+    tanh_layer = AnswerBumpLayer(initial_sigma=1.0, per_feature=True)
     tanh_model = make_localized_model(2, 8, tanh_layer)
     assert np.abs(layer_inputs(tanh_model, tanh_layer, x)).max() <= 1.0
 
 
 def test_layer_inputs_rejects_foreign_layers_and_models():
-    layer = BumpLayer(per_feature=True)
+    layer = AnswerBumpLayer(per_feature=True)
     model = make_localized_model(2, 4, layer)
     with pytest.raises(ValueError, match="not a layer"):
-        layer_inputs(model, BumpLayer(), np.zeros((1, 2)))
+        layer_inputs(model, AnswerBumpLayer(), np.zeros((1, 2)))
     functional = keras.Model(model.inputs, model.outputs)
     with pytest.raises(TypeError, match="Sequential"):
         layer_inputs(functional, layer, np.zeros((1, 2)))
@@ -305,11 +308,11 @@ def test_edge_case_inputs():
 
 @pytest.mark.parametrize("sigma", [0.0, 1e-30, 0.25, 0.5, 2.0])
 def test_safe_denominator_layer_equals_the_answer_layer_where_that_is_finite(sigma):
-    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+    from bumpbook.diagnostics import SafeDenominatorBumpLayer
 
     x = np.array([0.0, 0.1, 0.3, 0.5, 1.2, 1.6, 2.5], dtype=np.float32)
     safe = layer_gradients(SafeDenominatorBumpLayer, x, sigma)
-    answer = layer_gradients(BumpLayer, x, sigma)
+    answer = layer_gradients(AnswerBumpLayer, x, sigma)
     np.testing.assert_array_equal(safe.y, answer.y)
     finite = np.isfinite(answer.dy_dsigma)
     np.testing.assert_array_equal(safe.dy_dsigma[finite], answer.dy_dsigma[finite])
@@ -317,10 +320,10 @@ def test_safe_denominator_layer_equals_the_answer_layer_where_that_is_finite(sig
 
 
 def test_safe_denominator_layer_has_finite_gradients_at_sigma_zero():
-    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+    from bumpbook.diagnostics import SafeDenominatorBumpLayer
 
     x = np.linspace(-1.0, 1.0, 101)
-    answer = layer_gradients(BumpLayer, x, 0.0)
+    answer = layer_gradients(AnswerBumpLayer, x, 0.0)
     assert np.isnan(answer.dy_dsigma).all()  # the trap it cures
     safe = layer_gradients(SafeDenominatorBumpLayer, x, 0.0)
     assert np.all(safe.y == 0)
@@ -329,11 +332,11 @@ def test_safe_denominator_layer_has_finite_gradients_at_sigma_zero():
 
 
 def test_safe_denominator_layer_trains_to_zero_without_nan():
-    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+    from bumpbook.diagnostics import SafeDenominatorBumpLayer
 
     bumplib.make_deterministic(0)
     x, y, _ = bumplib.generate_data(0.0, min_x=-0.01, max_x=0.01, n=320, seed=0)
-    answer = fit_layer(BumpLayer(initial_sigma=0.0015), x, y, epochs=1)
+    answer = fit_layer(AnswerBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
     safe = fit_layer(SafeDenominatorBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
     assert np.isnan(answer.sigmas[-1, 0])
     assert np.isfinite(safe.sigmas).all()
@@ -341,7 +344,7 @@ def test_safe_denominator_layer_trains_to_zero_without_nan():
 
 
 def test_safe_denominator_layer_round_trips_through_its_config():
-    from bumplib.book.diagnostics import SafeDenominatorBumpLayer
+    from bumpbook.diagnostics import SafeDenominatorBumpLayer
 
     layer = SafeDenominatorBumpLayer(initial_sigma=0.3, name="safe")
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))

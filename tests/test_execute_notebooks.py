@@ -39,7 +39,7 @@ def test_tracebacks_name_no_folder_of_the_machine():
     nb = _notebook_with_error(
         [
             f"File {GREEN}/work/clone/.venv/lib/python3.11/site-packages/keras/src/a.py:122{RESET}",
-            f"File {GREEN}/work/clone/bumplib/thread_layers.py:101{RESET}, in call",
+            f"File {GREEN}/work/clone/book/bumpbook/answer_layers.py:101{RESET}, in call",
             'File "/usr/lib/python3/dist-packages/numpy/core.py", line 3',
             "  ~/.local/lib/python3.11/site-packages/tensorflow/python/ops/cond.py:384",
             "ValueError: The truth value of an array is ambiguous",
@@ -49,7 +49,7 @@ def test_tracebacks_name_no_folder_of_the_machine():
     error, stream = nb.cells[0].outputs
     assert error.traceback == [
         f"File {GREEN}.../site-packages/keras/src/a.py:122{RESET}",
-        f"File {GREEN}bumplib/thread_layers.py:101{RESET}, in call",
+        f"File {GREEN}book/bumpbook/answer_layers.py:101{RESET}, in call",
         'File ".../dist-packages/numpy/core.py", line 3',
         "  .../site-packages/tensorflow/python/ops/cond.py:384",
         "ValueError: The truth value of an array is ambiguous",

@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.formatting (portable numbers) and bumplib.portability (the switch)."""
+"""Tests of bumpbook.formatting (portable numbers) and bumpbook.portability (the switch)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import bumplib
-from bumplib.book.formatting import FLOAT32_EPS, error_text, float32_steps, value_text
-from bumplib.portability import SWITCH, perturb_rounding, rounding_perturbed
+import bumplib.data
+from bumpbook.formatting import FLOAT32_EPS, error_text, float32_steps, value_text
+from bumpbook.portability import SWITCH, apply_switch, perturb_rounding, rounding_perturbed
 
 
 def test_error_text_bound_and_one_digit():
@@ -90,10 +91,32 @@ def test_switch_on_moves_each_nonzero_value_one_step(monkeypatch):
     np.testing.assert_array_equal(perturb_rounding(values), moved)  # repeatable
 
 
-def test_switch_changes_generated_targets_not_inputs(monkeypatch):
+def test_generate_data_ignores_the_environment(monkeypatch):
+    monkeypatch.delenv(SWITCH, raising=False)
+    plain = bumplib.generate_data(0.5, n=1000, seed=3)
+    monkeypatch.setenv(SWITCH, "1")
+    for a, b in zip(plain, bumplib.generate_data(0.5, n=1000, seed=3), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_apply_switch_does_nothing_when_off(monkeypatch):
+    monkeypatch.delenv(SWITCH, raising=False)
+    original = bumplib.generate_data
+    assert apply_switch() is False
+    assert bumplib.generate_data is original
+
+
+def test_apply_switch_rerounds_targets_not_inputs(monkeypatch):
     monkeypatch.delenv(SWITCH, raising=False)
     x0, y0, g0 = bumplib.generate_data(0.5, n=1000, seed=3)
+    monkeypatch.setattr(bumplib, "generate_data", bumplib.generate_data)  # undone after the test
+    monkeypatch.setattr(bumplib.data, "generate_data", bumplib.data.generate_data)
     monkeypatch.setenv(SWITCH, "1")
+    assert apply_switch() is True
+    patched = bumplib.generate_data
+    assert apply_switch() is True
+    assert bumplib.generate_data is patched  # a second call changes nothing
+    assert bumplib.data.generate_data is patched
     x1, y1, g1 = bumplib.generate_data(0.5, n=1000, seed=3)
     np.testing.assert_array_equal(x0, x1)
     nonzero = y0 != 0

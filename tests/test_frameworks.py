@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.frameworks and bumplib.book.backends (chapter 6)."""
+"""Tests of bumpbook.frameworks and bumpbook.backend_processes (chapter 6)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 import tensorflow as tf
 import torch
 
+from bumpbook import backend_processes as backends
+from bumpbook import frameworks
+from bumpbook.frameworks import CASES, FRAMEWORKS, VERSIONS, Case, TrapResult
+from bumpbook.portable_answer_layer import PortableAnswerBumpLayer
 from bumplib import StableBumpLayer, bump, bump_grad_sigma, bump_grad_x
-from bumplib.book import backends, frameworks
-from bumplib.book.frameworks import CASES, FRAMEWORKS, VERSIONS, Case, TrapResult
 
 ALL_VERSIONS = [(framework, version) for framework in FRAMEWORKS for version in VERSIONS[framework]]
 INSIDE = [(0.3, 0.5), (-0.45, 0.5), (0.05, 0.1), (0.9, 1.0), (1.2, 2.0)]
@@ -152,7 +154,7 @@ def test_trap_results_refuses_unknown_frameworks_and_no_cases():
         frameworks.trap_results(cases=[])
 
 
-# --- bumplib.book.backends, in this process (whatever its Keras backend) ---------------------
+# --- bumpbook.backend_processes, in this process (whatever its Keras backend) ---------------------
 
 
 def test_ops_where_layer_has_the_trap_and_matches_the_reference_inside():
@@ -168,7 +170,7 @@ def test_ops_where_layer_has_the_trap_and_matches_the_reference_inside():
 
 
 def test_double_where_and_stable_layers_are_finite_where_the_trap_is():
-    double_where = backends.double_where_layer_class()
+    double_where = PortableAnswerBumpLayer
     points = [(0.3, 0.25), (0.501, 0.25), (0.0, 0.0), (1.42, 2.0)]
     expected = float(bump_grad_sigma(float(np.float32(0.3)), 0.25))
     measured = {

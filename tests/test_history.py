@@ -1,4 +1,4 @@
-"""Tests for bumplib.book.history: the If op, the unlowered cond, the formula, StopAfterSteps."""
+"""Tests for bumpbook.history: the If op, the unlowered cond, the formula, StopAfterSteps."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import tensorflow as tf
 from plot_checks import assert_labelled
 from tensorflow.python.ops import control_flow_util_v2
 
+import bumpbook
 import bumplib
-from bumplib.book.history import (
+from bumpbook.history import (
     StopAfterSteps,
     array_text,
     classic_formula,
@@ -97,7 +98,7 @@ def test_unlowered_cond_lets_the_question_layer_predict_batches():
     bumplib.make_deterministic(0)
     x = np.linspace(-0.1, 0.1, 64, dtype=np.float32)[:, None]
     with unlowered_cond():
-        model = bumplib.make_model(bumplib.CondBumpLayer(initial_sigma=0.0))
+        model = bumpbook.make_model(bumpbook.QuestionBumpLayer(initial_sigma=0.0))
         predicted = model.predict(x, batch_size=32, verbose=0)
     # Every batch is non-empty: the If op takes the true branch, whatever the threshold.
     expected = np.exp(-1.0 / (1.0 - x.astype(np.float64) ** 2))
@@ -177,7 +178,7 @@ def test_plot_thread_formula_rejects_bad_input(kwargs, message):
 def _fit(callbacks, n=640):
     bumplib.make_deterministic(0)
     x, y, _ = bumplib.generate_data(0.5, min_x=-0.1, max_x=0.1, n=n, seed=0)
-    model = bumplib.make_model(bumplib.WhereBumpLayer(initial_sigma=0.1))
+    model = bumpbook.make_model(bumpbook.AnswerWhereBumpLayer(initial_sigma=0.1))
     record = bumplib.SigmaHistory(every_n_batches=1)
     model.fit(x, y, epochs=1, verbose=0, callbacks=[record, *callbacks])
     return record

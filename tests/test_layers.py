@@ -10,16 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bumplib import (
-    BumpLayer,
-    CondBumpLayer,
-    GaussianBumpLayer,
-    StableBumpLayer,
-    WhereBumpLayer,
-    bump,
-    make_model,
-    unstable_mask,
-)
+from bumpbook import AnswerBumpLayer, AnswerWhereBumpLayer, QuestionBumpLayer, make_model
+from bumplib import GaussianBumpLayer, StableBumpLayer, bump, unstable_mask
 
 SIGMAS = [0.0, 0.25, 0.3, 0.5, 1.0, 2.0, 3.0, 10.0]
 DTYPES = ["float32", "float64"]
@@ -111,7 +103,7 @@ def decidable(x: np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sigma", SIGMAS)
-@pytest.mark.parametrize("layer_class", [WhereBumpLayer, BumpLayer])
+@pytest.mark.parametrize("layer_class", [AnswerWhereBumpLayer, AnswerBumpLayer])
 def test_thread_layers_match_reference_where_finite(layer_class, sigma, dtype):
     layer = layer_class(initial_sigma=sigma, dtype=dtype)
     x = edge_grid(sigma, dtype)
@@ -134,8 +126,8 @@ def test_thread_layers_match_reference_where_finite(layer_class, sigma, dtype):
 @pytest.mark.parametrize("sigma", [0.25, 0.5, 2.0, 10.0])
 def test_bump_layer_forward_equals_where_layer(sigma):
     x = edge_grid(sigma, "float32")
-    where_out = evaluate(WhereBumpLayer(initial_sigma=sigma), x)
-    bump_out = evaluate(BumpLayer(initial_sigma=sigma), x)
+    where_out = evaluate(AnswerWhereBumpLayer(initial_sigma=sigma), x)
+    bump_out = evaluate(AnswerBumpLayer(initial_sigma=sigma), x)
     # The inner tf.where changes only the unselected values, never the output.
     np.testing.assert_array_equal(where_out, bump_out)
 
@@ -172,7 +164,7 @@ def test_stable_layer_matches_reference_and_is_zero_in_the_band(parametrization,
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layer_class", [WhereBumpLayer, BumpLayer, StableBumpLayer])
+@pytest.mark.parametrize("layer_class", [AnswerWhereBumpLayer, AnswerBumpLayer, StableBumpLayer])
 def test_per_feature_matches_reference_column_by_column(layer_class, dtype):
     sigmas = [0.3, 1.0, 4.0]
     layer = layer_class(initial_sigma=sigmas, per_feature=True, dtype=dtype)
@@ -191,7 +183,7 @@ def test_per_feature_matches_reference_column_by_column(layer_class, dtype):
 
 def test_layers_act_element_wise_on_any_shape():
     x = np.random.default_rng(0).uniform(-2, 2, size=(2, 3, 4)).astype(np.float32)
-    for layer in (WhereBumpLayer(0.7), BumpLayer(0.7), StableBumpLayer(0.7)):
+    for layer in (AnswerWhereBumpLayer(0.7), AnswerBumpLayer(0.7), StableBumpLayer(0.7)):
         out = keras.ops.convert_to_numpy(layer(x))
         assert out.shape == x.shape
         assert layer.compute_output_shape(x.shape) == x.shape
@@ -202,7 +194,7 @@ def test_layers_act_element_wise_on_any_shape():
     assert_close(out, reference, "float32", reference <= 1)
 
 
-@pytest.mark.parametrize("layer_class", [WhereBumpLayer, BumpLayer, StableBumpLayer])
+@pytest.mark.parametrize("layer_class", [AnswerWhereBumpLayer, AnswerBumpLayer, StableBumpLayer])
 def test_non_negativity_constraint_clips_sigma_at_zero(layer_class):
     layer = layer_class(initial_sigma=0.1)
     layer.build((None, 1))
@@ -236,11 +228,11 @@ def test_gaussian_layer_formula(per_feature):
     assert layer.get_sigma().shape == ((3,) if per_feature else (1,))
 
 
-# --- the question's layer (CondBumpLayer) and its faults ------------------------------------------
+# --- the question's layer (QuestionBumpLayer) and its faults --------------------------------------
 
 
 def test_cond_layer_eager_batch_of_two_fails_with_ambiguous_truth_value():
-    layer = CondBumpLayer(initial_sigma=0.5)
+    layer = QuestionBumpLayer(initial_sigma=0.5)
     # tf.cond calls bool() on the 2-element predicate.
     with pytest.raises(
         ValueError, match="truth value of an array with more than one element is ambiguous"
@@ -249,7 +241,7 @@ def test_cond_layer_eager_batch_of_two_fails_with_ambiguous_truth_value():
 
 
 def test_cond_layer_in_a_graph_fails_on_a_non_scalar_predicate():
-    layer = CondBumpLayer(initial_sigma=0.5)
+    layer = QuestionBumpLayer(initial_sigma=0.5)
     traced = tf.function(layer)
     # What TensorFlow 2.21 really raises: the switch of tf.cond gets a [2] predicate.
     with pytest.raises(
@@ -259,14 +251,14 @@ def test_cond_layer_in_a_graph_fails_on_a_non_scalar_predicate():
 
 
 def test_cond_layer_fit_has_no_gradient():
-    model = make_model(CondBumpLayer(initial_sigma=0.5))
+    model = make_model(QuestionBumpLayer(initial_sigma=0.5))
     x = np.linspace(-0.5, 0.5, 4, dtype=np.float32)[:, None]
     with pytest.raises(ValueError, match="No gradients provided for any variable"):
         model.fit(x, x, batch_size=1, epochs=1, verbose=0)
 
 
 def test_cond_layer_gradient_of_threshold_is_none():
-    layer = CondBumpLayer(initial_sigma=0.5)
+    layer = QuestionBumpLayer(initial_sigma=0.5)
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(layer(tf.constant([[0.3]])))
     assert tape.gradient(y, layer.threshold_level) is None
@@ -281,7 +273,7 @@ def test_cond_layer_gradient_of_threshold_is_none():
     ],
 )
 def test_cond_layer_output_ignores_the_threshold_value(x, thresholds, expected):
-    layer = CondBumpLayer(initial_sigma=0.5)
+    layer = QuestionBumpLayer(initial_sigma=0.5)
     layer.build((1, 1))
     outputs = []
     for threshold in thresholds:
@@ -295,7 +287,7 @@ def test_cond_layer_output_ignores_the_threshold_value(x, thresholds, expected):
 def test_cond_layer_default_threshold_is_glorot_uniform():
     # As in the question: no initial value, a GlorotUniform draw (which may be negative).
     keras.utils.set_random_seed(0)
-    layer = CondBumpLayer()
+    layer = QuestionBumpLayer()
     layer.build((None, 1))
     keras.utils.set_random_seed(0)
     expected = keras.ops.convert_to_numpy(keras.initializers.GlorotUniform()((1,)))

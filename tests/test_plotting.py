@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.plotting: what is drawn is the reference maths, labelled, and warning-free.
+"""Tests of bumpbook.plotting: what is drawn is the reference maths, labelled, and warning-free.
 
 pytest turns every warning into an error (pyproject.toml), so each test that
 builds (and draws) a figure also checks that nothing warns.
@@ -23,7 +23,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from plot_checks import assert_labelled
 
-from bumplib.book.plotting import (
+from bumpbook.plotting import (
     COLORS,
     animation_html,
     bump_animation,
@@ -33,7 +33,7 @@ from bumplib.book.plotting import (
     plot_sigma_trajectories,
     plot_training,
 )
-from bumplib.book.plotting.animation import self_contained_player
+from bumpbook.plotting.animation import self_contained_player
 from bumplib.callbacks import SigmaHistory
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
 from bumplib.training import FitResult

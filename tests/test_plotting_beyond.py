@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.plotting.beyond: chapter 5's figures are drawn, labelled, warning-free."""
+"""Tests of bumpbook.plotting.beyond: chapter 5's figures are drawn, labelled, warning-free."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from plot_checks import assert_labelled
 
+import bumpbook
 import bumplib
-from bumplib import ScaledBumpLayer
-from bumplib.book.comparison import generate_gaussian_data
-from bumplib.book.plotting.beyond import (
+from bumpbook.comparison import generate_gaussian_data
+from bumpbook.plotting.beyond import (
     FAMILY_COLORS,
     plot_ablation_trajectories,
     plot_family_fits,
@@ -24,7 +24,8 @@ from bumplib.book.plotting.beyond import (
     plot_per_feature_sigmas,
     plot_width_gradients,
 )
-from bumplib.book.recovery import Recovery
+from bumpbook.recovery import Recovery
+from bumplib import ScaledBumpLayer
 from bumplib.reference import bump_grad_sigma
 from bumplib.training import LayerFit
 
@@ -141,7 +142,7 @@ def test_per_feature_sigmas():
 
 
 def test_localized_fits():
-    model = bumplib.make_localized_model(1, 3, bumplib.StableBumpLayer(per_feature=True))
+    model = bumpbook.make_localized_model(1, 3, bumplib.StableBumpLayer(per_feature=True))
     x = np.linspace(-3.0, 3.0, 50)[:, None]
     fits = {"bump": fake_layer_fit(model, np.ones((3, 3)))}
     fig = drawn(plot_localized_fits(x, np.zeros(50), fits))

@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.plotting.exercises, the figures of the worked exercises."""
+"""Tests of bumpbook.plotting.exercises, the figures of the worked exercises."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from matplotlib.figure import Figure
 
 import bumplib
-from bumplib import BumpLayer, SigmaHistory, StableBumpLayer
-from bumplib.book.diagnostics import ConvergenceRun, fit_layer, layer_gradients, unfiltered_data
-from bumplib.book.plotting.exercises import (
+from bumpbook import AnswerBumpLayer
+from bumpbook.diagnostics import ConvergenceRun, fit_layer, layer_gradients, unfiltered_data
+from bumpbook.plotting.exercises import (
     plot_activation_histograms,
     plot_convergence,
     plot_exploding_band,
@@ -24,7 +24,8 @@ from bumplib.book.plotting.exercises import (
     plot_kept_samples,
     plot_layer_check,
 )
-from bumplib.book.plotting.style import MAX_FIGURE_WIDTH
+from bumpbook.plotting.style import MAX_FIGURE_WIDTH
+from bumplib import SigmaHistory, StableBumpLayer
 
 
 def assert_complete(fig: Figure, n_axes: int) -> list:
@@ -106,9 +107,9 @@ def traces() -> dict[str, SigmaHistory]:
     x, y, _ = bumplib.generate_data(0.5, n=128, seed=0)
     x_inf, y_inf = unfiltered_data(2.0, -3.0, 3.0, n=2001, grid=True)
     return {
-        "BumpLayer at 0": fit_layer(BumpLayer(initial_sigma=0.0), x, y, epochs=1),
+        "AnswerBumpLayer at 0": fit_layer(AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=1),
         "StableBumpLayer": fit_layer(StableBumpLayer(initial_sigma=0.1), x, y, epochs=1),
-        "inf targets": fit_layer(BumpLayer(), x_inf, y_inf, epochs=1, batch_size=2001),
+        "inf targets": fit_layer(AnswerBumpLayer(), x_inf, y_inf, epochs=1, batch_size=2001),
     }
 
 
@@ -117,14 +118,14 @@ def test_plot_failure_traces_marks_the_failure(traces):
     ax_sigma, ax_loss = assert_complete(fig, 2)
     assert_stacked_and_narrow(fig, [ax_sigma, ax_loss])
     labels = legend_texts(ax_sigma)
-    assert "BumpLayer at 0: $\\sigma$ = nan after step 1" in labels
+    assert "AnswerBumpLayer at 0: $\\sigma$ = nan after step 1" in labels
     assert "StableBumpLayer" in labels
     assert "true $\\sigma$" in labels
     assert ax_loss.get_yscale() == "log"
     assert "inf targets: loss = inf (1 steps)" in legend_texts(ax_loss)
     # Finite losses are drawn as a line; an inf one only as a tick along the top edge.
     lines = {line.get_label(): line for line in ax_loss.get_lines()}
-    assert np.isfinite(lines["BumpLayer at 0"].get_ydata()).sum() == 1
+    assert np.isfinite(lines["AnswerBumpLayer at 0"].get_ydata()).sum() == 1
     assert np.isfinite(lines["inf targets"].get_ydata()).sum() == 0
 
 
@@ -141,7 +142,7 @@ def test_plot_failure_traces_needs_per_step_records():
 def test_plot_layer_check_counts_what_explodes():
     x = np.linspace(-5.5, 5.5, 1001)
     results = {
-        "BumpLayer": layer_gradients(BumpLayer, x, 5.0),
+        "AnswerBumpLayer": layer_gradients(AnswerBumpLayer, x, 5.0),
         "StableBumpLayer": layer_gradients(StableBumpLayer, x, 5.0),
     }
     fig = plot_layer_check(results, 5.0)
@@ -150,8 +151,8 @@ def test_plot_layer_check_counts_what_explodes():
     for ax in axes:
         texts = legend_texts(ax)
         assert "StableBumpLayer: 0 values > 1, 0 nan/inf" in texts
-        thread = next(t for t in texts if t.startswith("BumpLayer:"))
-        assert not thread.startswith("BumpLayer: 0 values > 1, 0 nan")
+        thread = next(t for t in texts if t.startswith("AnswerBumpLayer:"))
+        assert not thread.startswith("AnswerBumpLayer: 0 values > 1, 0 nan")
         assert ax.get_ylim() == (-1.5, 1.5)
 
 

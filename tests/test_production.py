@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.production: round trips, XLA timing, mixed precision, MirroredStrategy."""
+"""Tests of bumpbook.production: round trips, XLA timing, mixed precision, MirroredStrategy."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import bumpbook
 import bumplib
-from bumplib.book.production import (
+from bumpbook.production import (
     LayerProbe,
     RoundTrip,
     compiled_training,
@@ -47,8 +48,8 @@ def _seeded_and_float32():
 @pytest.mark.parametrize(
     "make_model",
     [
-        lambda: bumplib.make_model(bumplib.StableBumpLayer(0.7, parametrization="log")),
-        lambda: bumplib.make_localized_model(
+        lambda: bumpbook.make_model(bumplib.StableBumpLayer(0.7, parametrization="log")),
+        lambda: bumpbook.make_localized_model(
             1, 4, bumplib.StableBumpLayer(1.3, per_feature=True), activation=None
         ),
     ],
@@ -66,7 +67,7 @@ def test_round_trip_gives_identical_outputs(tmp_path, make_model):
 
 
 def test_round_trip_needs_an_existing_directory(tmp_path):
-    model = bumplib.make_model(bumplib.StableBumpLayer())
+    model = bumpbook.make_model(bumplib.StableBumpLayer())
     with pytest.raises(FileNotFoundError, match="does not exist"):
         round_trip(model, np.zeros((2, 1)), tmp_path / "missing")
 
@@ -113,14 +114,14 @@ def test_stable_layer_in_float16_agrees_with_float32_where_the_bump_is_regular()
 
 def test_thread_layer_breaks_in_float16_where_float32_is_fine():
     # sigma = 1, x = 0.999: phi underflows to 0 but x**2/(sigma - x**2)**2 overflows float16.
-    half = values_and_gradients(bumplib.BumpLayer(1.0, dtype="mixed_float16"), [0.5, 0.999])
-    full = values_and_gradients(bumplib.BumpLayer(1.0), [0.5, 0.999])
+    half = values_and_gradients(bumpbook.AnswerBumpLayer(1.0, dtype="mixed_float16"), [0.5, 0.999])
+    full = values_and_gradients(bumpbook.AnswerBumpLayer(1.0), [0.5, 0.999])
     assert np.isnan(half.dy_dweight[1])
     assert math.isnan(half.batch_dweight)
     assert full.finite
     # sigma = 2, x = 1.45: exp(19.5) is finite in float32, inf in float16.
-    half = values_and_gradients(bumplib.BumpLayer(2.0, dtype="mixed_float16"), [1.45])
-    full = values_and_gradients(bumplib.BumpLayer(2.0), [1.45])
+    half = values_and_gradients(bumpbook.AnswerBumpLayer(2.0, dtype="mixed_float16"), [1.45])
+    full = values_and_gradients(bumpbook.AnswerBumpLayer(2.0), [1.45])
     assert np.isinf(half.y[0])
     assert np.isfinite(full.y[0])
     assert full.y[0] > 1e8
@@ -174,7 +175,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     import json, os
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import tensorflow as tf
-    from bumplib.book.production import configure_logical_cpus, fit_with_strategy
+    from bumpbook.production import configure_logical_cpus, fit_with_strategy
     devices = configure_logical_cpus(2)
     import bumplib
     bumplib.make_deterministic(0)
@@ -249,11 +250,11 @@ def test_fit_loss_scaled_dynamic_skips_non_finite_steps():
     # The thread's layer overflows float16 near |x| = 1 at sigma = 1: every gradient is nan,
     # the LossScaleOptimizer skips every step, and sigma stays where it started.
     x, y, _ = bumplib.generate_data(0.5, n=2_000, seed=0)
-    layer = bumplib.BumpLayer(initial_sigma=1.0, dtype="mixed_float16")
+    layer = bumpbook.AnswerBumpLayer(initial_sigma=1.0, dtype="mixed_float16")
     fit = fit_loss_scaled(layer, x, y, loss_scale="dynamic", steps=50, block=25)
     assert fit.sigmas[-1, 0] == 1.0
     unscaled = fit_loss_scaled(
-        bumplib.BumpLayer(initial_sigma=1.0, dtype="mixed_float16"), x, y, steps=25, block=25
+        bumpbook.AnswerBumpLayer(initial_sigma=1.0, dtype="mixed_float16"), x, y, steps=25, block=25
     )
     assert np.isnan(unscaled.sigmas[-1, 0])
 

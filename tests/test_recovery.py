@@ -1,11 +1,11 @@
-"""Tests of bumplib.book.recovery: the Adam ablation, curve_fit on log sigma, fair baselines."""
+"""Tests of bumpbook.recovery: the Adam ablation, curve_fit on log sigma, fair baselines."""
 
 from __future__ import annotations
 
 import pytest
 
 import bumplib
-from bumplib.book.recovery import (
+from bumpbook.recovery import (
     ABLATION_VARIANTS,
     Recovery,
     adam_ablation,

@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
-from bumplib import (
-    BumpLayer,
-    CondBumpLayer,
-    GaussianBumpLayer,
-    StableBumpLayer,
-    WhereBumpLayer,
+from bumpbook import (
+    AnswerBumpLayer,
+    AnswerWhereBumpLayer,
+    PortableAnswerBumpLayer,
+    QuestionBumpLayer,
 )
+from bumplib import GaussianBumpLayer, ScaledBumpLayer, StableBumpLayer
 
 ONE_FEATURE = np.linspace(-2.5, 2.5, 41, dtype=np.float32)[:, None]
 THREE_FEATURES = np.linspace(-2.5, 2.5, 60, dtype=np.float32).reshape(20, 3)
 
-# (id, layer factory, inputs). CondBumpLayer only works on a 1-element input.
+# (id, layer factory, inputs). QuestionBumpLayer only works on a 1-element input.
 CASES = [
-    ("where", lambda: WhereBumpLayer(0.7), ONE_FEATURE),
+    ("where", lambda: AnswerWhereBumpLayer(0.7), ONE_FEATURE),
     (
         "where-per-feature",
-        lambda: WhereBumpLayer([0.3, 0.7, 1.5], per_feature=True),
+        lambda: AnswerWhereBumpLayer([0.3, 0.7, 1.5], per_feature=True),
         THREE_FEATURES,
     ),
-    ("bump", lambda: BumpLayer(0.7), ONE_FEATURE),
-    ("bump-per-feature", lambda: BumpLayer([0.3, 0.7, 1.5], per_feature=True), THREE_FEATURES),
+    ("bump", lambda: AnswerBumpLayer(0.7), ONE_FEATURE),
+    (
+        "bump-per-feature",
+        lambda: AnswerBumpLayer([0.3, 0.7, 1.5], per_feature=True),
+        THREE_FEATURES,
+    ),
     ("stable", lambda: StableBumpLayer(1.7), ONE_FEATURE),
     (
         "stable-per-feature",
@@ -51,8 +57,8 @@ CASES = [
         ),
         THREE_FEATURES,
     ),
-    ("cond", lambda: CondBumpLayer(0.5), np.array([[0.3]], np.float32)),
-    ("cond-glorot", lambda: CondBumpLayer(), np.array([[-0.2]], np.float32)),
+    ("cond", lambda: QuestionBumpLayer(0.5), np.array([[0.3]], np.float32)),
+    ("cond-glorot", lambda: QuestionBumpLayer(), np.array([[-0.2]], np.float32)),
 ]
 
 
@@ -117,3 +123,26 @@ def test_config_keeps_every_constructor_argument():
     assert clone.dtype == "float64"
     identity = StableBumpLayer.from_config(StableBumpLayer(0.5).get_config())
     assert isinstance(identity.sigma_constraint, keras.constraints.NonNeg)
+
+
+# A model saved by bumplib 1.0.0, before the thread's layers were renamed and moved to
+# bumpbook (tests/data; written with that version's StableBumpLayer, BumpLayer,
+# WhereBumpLayer, SafeWhereBumpLayer, GaussianBumpLayer and ScaledBumpLayer).
+SAVED_BY_1_0_0 = Path(__file__).parent / "data" / "model_bumplib_1_0_0.keras"
+
+
+def test_a_model_saved_by_bumplib_1_0_0_loads_under_the_new_names():
+    model = keras.saving.load_model(SAVED_BY_1_0_0)
+    expected_classes = [
+        StableBumpLayer,
+        AnswerBumpLayer,
+        AnswerWhereBumpLayer,
+        PortableAnswerBumpLayer,
+        GaussianBumpLayer,
+        ScaledBumpLayer,
+    ]
+    for layer, expected_class in zip(model.layers[1:-1], expected_classes, strict=True):
+        assert isinstance(layer, expected_class), (layer, expected_class)
+    x = np.array([[0.1, -0.3], [0.5, 0.05], [0.0, 0.7]], np.float32)
+    expected = np.load(SAVED_BY_1_0_0.with_name("model_bumplib_1_0_0_outputs.npy"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), expected, rtol=1e-6)

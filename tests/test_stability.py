@@ -11,7 +11,8 @@ from floats import step_ulps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bumplib import BumpLayer, StableBumpLayer, WhereBumpLayer
+from bumpbook import AnswerBumpLayer, AnswerWhereBumpLayer
+from bumplib import StableBumpLayer
 
 SETTINGS = settings(max_examples=200, deadline=None)
 F32 = np.float32
@@ -38,7 +39,7 @@ def test_where_layer_nan_gradient_from_the_unselected_branch():
     # sigma = 0.25, x = 0.5: |x| >= sigma, so tf.where selects 0 (a finite output), but
     # the bump branch is evaluated anyway and sigma - x**2 == 0 there: -sigma / 0 = -inf,
     # and its gradient times tf.where's zero upstream gradient is 0 * inf = nan.
-    output, d_sigma, d_x = value_and_gradients(WhereBumpLayer(0.25), 0.5)
+    output, d_sigma, d_x = value_and_gradients(AnswerWhereBumpLayer(0.25), 0.5)
     assert output == 0
     assert math.isnan(d_sigma)
     assert math.isnan(d_x)
@@ -46,27 +47,27 @@ def test_where_layer_nan_gradient_from_the_unselected_branch():
 
 def test_bump_layer_is_safe_on_that_input():
     # The inner tf.where feeds the bump x = 0 there: sigma - 0 = 0.25, nothing explodes.
-    assert value_and_gradients(BumpLayer(0.25), 0.5) == (0.0, 0.0, 0.0)
+    assert value_and_gradients(AnswerBumpLayer(0.25), 0.5) == (0.0, 0.0, 0.0)
 
 
 @pytest.mark.parametrize("x", [0.0, 0.3, -2.0])
 def test_bump_layer_nan_gradient_at_sigma_zero_with_finite_output(x):
     # At sigma = 0 the safe input 0 gives -0 / (0 - 0) = nan in the unselected branch:
     # the output is still 0 (tf.where selects 0) but the sigma-gradient is nan.
-    output, d_sigma, d_x = value_and_gradients(BumpLayer(0.0), x)
+    output, d_sigma, d_x = value_and_gradients(AnswerBumpLayer(0.0), x)
     assert output == 0
     assert math.isnan(d_sigma)
     assert d_x == 0  # x only reaches the output through the selected (constant) 0
-    assert math.isnan(value_and_gradients(WhereBumpLayer(0.0), 0.0)[1])
+    assert math.isnan(value_and_gradients(AnswerWhereBumpLayer(0.0), 0.0)[1])
 
 
 def test_bump_layer_explodes_in_the_band_for_sigma_above_one():
     # The answer's caveat (exercise 1): sigma = 2, x = 1.5 lies in sqrt(2) < |x| < 2,
     # where exp(-2 / (2 - 2.25)) = exp(8) ~ 2981, and near sqrt(2) the values overflow.
-    output, d_sigma, _ = value_and_gradients(BumpLayer(2.0), 1.5)
+    output, d_sigma, _ = value_and_gradients(AnswerBumpLayer(2.0), 1.5)
     assert output == pytest.approx(math.exp(8), rel=1e-5)
     assert d_sigma > 1e5
-    assert value_and_gradients(BumpLayer(2.0), 1.4143)[0] == math.inf
+    assert value_and_gradients(AnswerBumpLayer(2.0), 1.4143)[0] == math.inf
     assert value_and_gradients(StableBumpLayer(2.0), 1.5) == (0.0, 0.0, 0.0)
 
 

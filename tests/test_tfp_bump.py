@@ -1,4 +1,4 @@
-"""Tests of bumplib.book.tfp_bump: TFP's bump as written has the where trap; the fix does not."""
+"""Tests of bumpbook.tfp_bump: TFP's bump as written has the where trap; the fix does not."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import bumplib
-from bumplib.book.tfp_bump import fixed_round_exponential_bump, tfp_round_exponential_bump
+from bumpbook.tfp_bump import fixed_round_exponential_bump, tfp_round_exponential_bump
 
 GRID = np.linspace(-3.0, 3.0, 60_001).astype(np.float32)
 

@@ -1,4 +1,4 @@
-"""fit_sigma, fit_thread_recipe, make_model, SigmaHistory and make_deterministic."""
+"""fit_sigma, fit_answer_recipe, make_model, SigmaHistory and make_deterministic."""
 
 from __future__ import annotations
 
@@ -10,16 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bumplib import (
-    SigmaHistory,
-    StableBumpLayer,
-    fit_sigma,
-    fit_thread_recipe,
-    generate_data,
-    make_deterministic,
-    make_model,
-    thread_epochs,
-)
+from bumpbook import answer_epochs, fit_answer_recipe, make_model
+from bumplib import SigmaHistory, StableBumpLayer, fit_sigma, generate_data, make_deterministic
 
 # --- fit_sigma ------------------------------------------------------------------------------------
 
@@ -169,14 +161,14 @@ def test_fit_sigma_never_returns_nan(method, sigma, min_x, max_x, initial_sigma)
 
 
 def test_thread_epochs_rule():
-    assert [thread_epochs(s) for s in (0.1, 0.99, 1.0, 4.9, 5.0, 50.0)] == [3, 3, 5, 5, 10, 10]
+    assert [answer_epochs(s) for s in (0.1, 0.99, 1.0, 4.9, 5.0, 50.0)] == [3, 3, 5, 5, 10, 10]
 
 
 def test_fit_thread_recipe_small():
     # Slow by design (batch 32, Keras fit loop): a small data set only.
     x, y, _ = generate_data(0.5, n=2000, seed=0)
-    result = fit_thread_recipe(x, y, 0.5, seed=0)
-    epochs = thread_epochs(0.5)
+    result = fit_answer_recipe(x, y, 0.5, seed=0)
+    epochs = answer_epochs(0.5)
     assert result.epochs == epochs
     assert len(result.history) == epochs + 1
     assert 0 <= result.history[0] <= 0.1  # drawn from [0, 0.1]

@@ -8,25 +8,33 @@ import keras
 import numpy as np
 import pytest
 
+from bumpbook import (
+    AnswerBumpLayer,
+    AnswerWhereBumpLayer,
+    QuestionBumpLayer,
+    fit_answer_recipe,
+    make_model,
+)
 from bumplib import (
-    BumpLayer,
-    CondBumpLayer,
     GaussianBumpLayer,
     SigmaHistory,
     StableBumpLayer,
-    WhereBumpLayer,
     bump,
     bump_grad_sigma,
     bump_grad_x,
     fit_sigma,
-    fit_thread_recipe,
     generate_data,
     make_deterministic,
-    make_model,
     unstable_mask,
 )
 
-LAYERS = [WhereBumpLayer, BumpLayer, StableBumpLayer, GaussianBumpLayer, CondBumpLayer]
+LAYERS = [
+    AnswerWhereBumpLayer,
+    AnswerBumpLayer,
+    StableBumpLayer,
+    GaussianBumpLayer,
+    QuestionBumpLayer,
+]
 
 # --- layer constructors ---------------------------------------------------------------------------
 
@@ -193,7 +201,7 @@ def test_generate_data_bad_arguments(kwargs, error, fragment):
         generate_data(**kwargs)
 
 
-# --- fit_sigma and fit_thread_recipe --------------------------------------------------------------
+# --- fit_sigma and fit_answer_recipe --------------------------------------------------------------
 
 X = np.linspace(-0.5, 0.5, 20, dtype=np.float32)[:, None]
 Y = np.zeros_like(X)
@@ -244,9 +252,9 @@ def test_fit_sigma_bad_arguments(x, y, kwargs, fragment):
 
 def test_fit_thread_recipe_bad_arguments():
     with pytest.raises(ValueError, match="x has 20 samples but y has 10"):
-        fit_thread_recipe(X, Y[:10], 0.5)
+        fit_answer_recipe(X, Y[:10], 0.5)
     with pytest.raises(ValueError, match="true_sigma must be >= 0"):
-        fit_thread_recipe(X, Y, -1.0)
+        fit_answer_recipe(X, Y, -1.0)
 
 
 # --- make_model, SigmaHistory, make_deterministic -------------------------------------------------

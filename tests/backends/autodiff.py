@@ -96,6 +96,11 @@ def gradient_function(layer: keras.layers.Layer, mode: str = "compiled") -> Call
     return run
 
 
+def weights_of(layer: keras.layers.Layer) -> list[np.ndarray]:
+    """Copies of the layer's trainable weights, as NumPy arrays."""
+    return [np.asarray(keras.ops.convert_to_numpy(v.value)) for v in layer.trainable_variables]
+
+
 def _numpy(y, d_x, d_w: Sequence) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     convert = keras.ops.convert_to_numpy
     return convert(y), convert(d_x), [convert(g) for g in d_w]

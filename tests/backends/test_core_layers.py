@@ -15,14 +15,13 @@ import keras
 import ml_dtypes
 import numpy as np
 import pytest
-from autodiff import BACKEND, MODES, float64_enabled, gradient_function
+from autodiff import BACKEND, MODES, float64_enabled, gradient_function, weights_of
 from floats import step_ulps
 from keras.src import testing
 
 import bumplib
 from bumplib import (
     GaussianBumpLayer,
-    SafeWhereBumpLayer,
     ScaledBumpLayer,
     StableBumpLayer,
     bump,
@@ -35,10 +34,6 @@ from bumplib.stable_layer import flushes_subnormals, underflow_cutoff
 F32 = np.float32
 F32_MAX = float(np.finfo(F32).max)
 DTYPES = ["float32", "float16", "bfloat16"]
-
-
-def weights_of(layer: keras.layers.Layer) -> list[np.ndarray]:
-    return [np.asarray(keras.ops.convert_to_numpy(v.value)) for v in layer.trainable_variables]
 
 
 # --- the stress set: every hard (x, sigma) pair, one pair per feature --------------------------
@@ -200,50 +195,6 @@ def test_stable_bump_function_broadcasts_both_ways():
     assert int_input[1] == 0
 
 
-# --- the answer's double where in keras.ops --------------------------------------------------
-
-
-def test_safe_where_layer_matches_the_formula_and_is_finite_inside_minus_one_one():
-    x = np.linspace(-0.999, 0.999, 201).astype(F32)
-    for sigma in (0.05, 0.25, 0.5, 1.0, 3.0):
-        layer = SafeWhereBumpLayer(sigma)
-        layer.build((None, 1))
-        y, d_x, (d_sigma,) = gradient_function(layer)(x[:, None], weights_of(layer))
-        x64 = x.astype(np.float64)
-        with np.errstate(all="ignore"):
-            expected = np.where(np.abs(x) < sigma, bump(x64, sigma), 0.0)
-            t = np.where(np.abs(x) < sigma, sigma / (sigma - x64**2), 1.0)
-        # the formula computes t = sigma / (sigma - x**2) in float32: relative error ~ eps t
-        # from the subtraction, which exp(-t) multiplies by t (as in the stable layer's test)
-        tolerance = 4 * float(np.finfo(F32).eps) * np.maximum(t, 1.0) ** 2 * expected
-        error = np.abs(y[:, 0].astype(np.float64) - expected)
-        assert (error <= tolerance + float(np.finfo(F32).tiny)).all(), (sigma, error.max())
-        if sigma <= 1:  # the answer's claim: finite for inputs in (-1, 1)
-            assert np.isfinite(d_x).all()
-            assert np.isfinite(d_sigma).all()
-
-
-def test_safe_where_layer_fixes_the_unselected_branch_but_keeps_the_answers_traps():
-    def at(layer, x):
-        layer.build((None, 1))
-        y, d_x, (d_sigma,) = gradient_function(layer, "eager")(
-            np.array([[x]], F32), weights_of(layer)
-        )
-        return float(y[0, 0]), float(d_x[0, 0]), float(d_sigma[0])
-
-    # sigma - x**2 == 0 in the unselected branch: the inner where removes it
-    assert at(SafeWhereBumpLayer(0.25), 0.5) == (0.0, 0.0, 0.0)
-    # sigma == 0: the safe input 0 gives -0 / (0 - 0) = nan, on every backend
-    y, _d_x, d_sigma = at(SafeWhereBumpLayer(0.0), 0.3)
-    assert y == 0
-    assert math.isnan(d_sigma)
-    # sigma > 1: the band sqrt(sigma) < |x| < sigma is selected and explodes
-    assert at(SafeWhereBumpLayer(2.0), 1.5)[0] == pytest.approx(math.exp(8), rel=1e-5)
-    # the stable layer has neither trap
-    assert at(StableBumpLayer(0.0), 0.3) == (0.0, 0.0, 0.0)
-    assert at(StableBumpLayer(2.0), 1.5) == (0.0, 0.0, 0.0)
-
-
 # --- Gaussian and scaled layers ----------------------------------------------------------------
 
 
@@ -288,7 +239,6 @@ HARNESS_CASES = [
     (StableBumpLayer, {"initial_sigma": [0.3, 1.0, 2.0], "per_feature": True}, 1),
     (StableBumpLayer, {"initial_sigma": 0.7, "parametrization": "log"}, 1),
     (StableBumpLayer, {"initial_sigma": 0.7, "parametrization": "softplus"}, 1),
-    (SafeWhereBumpLayer, {"initial_sigma": 0.7}, 1),
     (GaussianBumpLayer, {"initial_sigma": 0.7, "per_feature": True}, 3),
     (ScaledBumpLayer, {"initial_sigma": 0.7, "initial_height": 2.0}, 3),
 ]
@@ -424,16 +374,6 @@ def test_xla_is_used_only_where_it_compiles_for_every_device(device_types, cuda_
     assert xla_supports(device_types, cuda_or_rocm) is supported
 
 
-@pytest.mark.parametrize("name", ["CondBumpLayer", "WhereBumpLayer", "BumpLayer"])
-def test_thread_layers_are_tensorflow_only(name):
-    if BACKEND == "tensorflow":
-        layer = getattr(bumplib, name)(0.5)
-        assert layer.get_config()["initial_sigma"] == 0.5
-        return
-    with pytest.raises(RuntimeError, match=rf"{name}.*TensorFlow code.*'{BACKEND}' backend"):
-        getattr(bumplib, name)(0.5)
-
-
 @pytest.mark.parametrize("parametrization", ["identity", "log", "softplus"])
 def test_get_sigma_and_config(parametrization):
     layer = StableBumpLayer([0.2, 3.0], per_feature=True, parametrization=parametrization)
@@ -453,7 +393,8 @@ def test_make_model_trains_and_sigma_history_records():
     bumplib.make_deterministic(0)
     x, y = bumplib.generate_data(0.5, n=256, seed=0)[:2]
     layer = StableBumpLayer(0.3, parametrization="softplus")
-    model = bumplib.make_model(layer, learning_rate=0.05)
+    model = keras.Sequential([keras.Input((1,)), layer])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     record = bumplib.SigmaHistory()
     model.fit(x, y, batch_size=64, epochs=3, verbose=0, callbacks=[record])
     assert record.sigmas.shape == (4, 1)

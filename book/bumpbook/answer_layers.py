@@ -1,30 +1,38 @@
 """The three layers of the 2020 Q&A thread, kept as they were so the book can study them.
 
-* :class:`CondBumpLayer` is the question's attempt (``tf.cond``, width unused).
-* :class:`WhereBumpLayer` is the accepted answer's first working layer.
-* :class:`BumpLayer` is the answer's final layer, with the inner ``tf.where``.
+* :class:`QuestionBumpLayer` is the question's attempt (``tf.cond``, width unused).
+* :class:`AnswerWhereBumpLayer` is the accepted answer's first working layer.
+* :class:`AnswerBumpLayer` is the answer's final layer, with the inner ``tf.where``.
 
 The thread's code is CC BY-SA 4.0 (question by FlabbyTheKatsu; answer by its
 accepted answerer); here it is restated as Keras 3 layers with the same
 operations. They are TensorFlow code, as the thread wrote them: on the JAX or
 PyTorch backend they raise a ``RuntimeError`` when constructed, pointing to
-:class:`~bumplib.SafeWhereBumpLayer` (the same double ``where`` in
+:class:`~bumpbook.PortableAnswerBumpLayer` (the same double ``where`` in
 ``keras.ops``) and :class:`~bumplib.StableBumpLayer`. TensorFlow itself is
 imported only when one of them first runs.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import keras
 
-from bumplib.backend import tf
+from bumplib.backend import require_tensorflow, tf
 from bumplib.base_layer import BaseBumpLayer
 from bumplib.validation import check_sigma_values
 
-__all__ = ["BumpLayer", "CondBumpLayer", "WhereBumpLayer", "classic_bump", "zeros_like"]
+__all__ = [
+    "AnswerBumpLayer",
+    "AnswerWhereBumpLayer",
+    "QuestionBumpLayer",
+    "TensorFlowBumpLayer",
+    "classic_bump",
+    "zeros_like",
+]
 
 
 def classic_bump(x: tf.Tensor) -> tf.Tensor:
@@ -39,8 +47,23 @@ def zeros_like(x: tf.Tensor) -> tf.Tensor:
     return 0 * x
 
 
-@keras.saving.register_keras_serializable(package="bumplib")
-class CondBumpLayer(BaseBumpLayer):
+class TensorFlowBumpLayer(BaseBumpLayer):
+    """A bump layer of the thread's: TensorFlow code, refused on another Keras backend."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        require_tensorflow(
+            f"{type(self).__name__}, one of the thread's layers kept as it was,",
+            "bumpbook.PortableAnswerBumpLayer (the answer's double where, in keras.ops) or "
+            "bumplib.StableBumpLayer",
+        )
+        super().__init__(*args, **kwargs)
+
+    # Show (and document) the arguments of BaseBumpLayer, which this passes on unchanged.
+    __init__.__signature__ = inspect.signature(BaseBumpLayer.__init__)  # type: ignore[attr-defined]
+
+
+@keras.saving.register_keras_serializable(package="bumpbook")
+class QuestionBumpLayer(TensorFlowBumpLayer):
     """The question's layer: ``tf.cond(x < threshold, f_True(x), f_False(x))``.
 
     Formula (what the code computes, not what was intended)::
@@ -67,7 +90,6 @@ class CondBumpLayer(BaseBumpLayer):
     """
 
     weight_name = "threshold_level"
-    required_backend = "tensorflow"
 
     def __init__(
         self,
@@ -101,8 +123,8 @@ class CondBumpLayer(BaseBumpLayer):
         return tf.cond(the_logic, lambda: classic_bump(inputs), lambda: zeros_like(inputs))
 
 
-@keras.saving.register_keras_serializable(package="bumplib")
-class WhereBumpLayer(BaseBumpLayer):
+@keras.saving.register_keras_serializable(package="bumpbook")
+class AnswerWhereBumpLayer(TensorFlowBumpLayer):
     """The answer's first working layer: one element-wise ``tf.where``.
 
     Formula::
@@ -124,8 +146,6 @@ class WhereBumpLayer(BaseBumpLayer):
         **kwargs: Base layer keyword arguments.
     """
 
-    required_backend = "tensorflow"
-
     def bump_function(self, x: tf.Tensor) -> tf.Tensor:
         """Return ``exp(-sigma / (sigma - x**2))`` for every element of ``x``."""
         return tf.math.exp(-self.sigma / (self.sigma - tf.math.pow(x, 2)))
@@ -141,11 +161,11 @@ class WhereBumpLayer(BaseBumpLayer):
         return tf.where(self.support(inputs), self.bump_function(inputs), 0.0)
 
 
-@keras.saving.register_keras_serializable(package="bumplib")
-class BumpLayer(WhereBumpLayer):
+@keras.saving.register_keras_serializable(package="bumpbook")
+class AnswerBumpLayer(AnswerWhereBumpLayer):
     """The answer's final layer: an inner ``tf.where`` feeds the bump a safe input.
 
-    Formula: as :class:`WhereBumpLayer`. Outside the support the bump is
+    Formula: as :class:`AnswerWhereBumpLayer`. Outside the support the bump is
     evaluated at 0 instead of ``x``, which gives ``exp(-1)`` for any
     ``sigma > 0``, so no unselected value (or gradient) is infinite. Two traps
     remain: at ``sigma == 0`` the safe input gives ``-0 / (0 - 0) = nan`` and

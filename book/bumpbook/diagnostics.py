@@ -34,13 +34,13 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
+from bumpbook.answer_recipe import answer_recipe_model, make_model
+from bumpbook.compiled_loop import fit_compiled
+from bumpbook.portability import perturb_rounding
+from bumpbook.portable_answer_layer import PortableAnswerBumpLayer
 from bumplib.callbacks import SigmaHistory
-from bumplib.compiled_training import fit_compiled
 from bumplib.data import unstable_interval
-from bumplib.portability import perturb_rounding
 from bumplib.reference import bump, bump_grad_sigma
-from bumplib.safe_where_layer import SafeWhereBumpLayer
-from bumplib.training import make_model, thread_recipe_model
 from bumplib.validation import check_count, check_range, check_sigma
 
 __all__ = [
@@ -69,11 +69,11 @@ __all__ = [
 # --- the sigma = 0 cure -------------------------------------------------------------------------
 
 
-@keras.saving.register_keras_serializable(package="bumplib.book")
-class SafeDenominatorBumpLayer(SafeWhereBumpLayer):
-    """The answer's :class:`~bumplib.BumpLayer` plus a safe denominator: no ``nan`` at sigma = 0.
+@keras.saving.register_keras_serializable(package="bumpbook")
+class SafeDenominatorBumpLayer(PortableAnswerBumpLayer):
+    """The answer's :class:`~bumpbook.AnswerBumpLayer` plus a safe denominator: no nan at sigma = 0.
 
-    Formula: as :class:`~bumplib.BumpLayer`, written with ``keras.ops``.
+    Formula: as :class:`~bumpbook.AnswerBumpLayer`, written with ``keras.ops``.
     Outside the support the unselected branch is computed with the safe
     input 0 (as in the answer) *and* the safe width 1, so it is
     ``exp(-1 / (1 - 0)) = exp(-1)`` with a finite derivative for every
@@ -82,7 +82,7 @@ class SafeDenominatorBumpLayer(SafeWhereBumpLayer):
     chapter 3's minimal cure of the ``sigma == 0`` trap, not a layer for
     every input: for ``sigma > 1`` the band ``sqrt(sigma) < |x| < sigma`` is
     selected and explodes as in the answer's layer. Its arguments are those
-    of :class:`~bumplib.SafeWhereBumpLayer`, whose ``call`` it replaces.
+    of :class:`~bumpbook.PortableAnswerBumpLayer`, whose ``call`` it replaces.
     """
 
     def call(self, inputs: Any) -> Any:
@@ -251,7 +251,7 @@ def layer_gradients(
 
     Args:
         layer_class: A bump layer class, for example
-            :class:`~bumplib.BumpLayer` or :class:`~bumplib.StableBumpLayer`.
+            :class:`~bumpbook.AnswerBumpLayer` or :class:`~bumplib.StableBumpLayer`.
         x: Input points, any shape (flattened), finite or not.
         sigma: The width, ``>= 0``.
         **layer_kwargs: More constructor arguments of the layer.
@@ -348,11 +348,11 @@ def fit_layer(
 ) -> SigmaHistory:
     """Train the one-layer model of the thread and record sigma after every optimizer step.
 
-    The model is :func:`~bumplib.make_model` (``Input((1,)) -> layer``, MSE,
+    The model is :func:`~bumpbook.make_model` (``Input((1,)) -> layer``, MSE,
     Adam with default settings unless ``learning_rate`` is given), trained by
     ``model.fit`` with shuffling, or (``compiled=True``, the default) by
-    :func:`~bumplib.fit_compiled`, which runs the same steps in one XLA loop
-    per epoch. Unlike :func:`~bumplib.fit_thread_recipe`,
+    :func:`~bumpbook.fit_compiled`, which runs the same steps in one XLA loop
+    per epoch. Unlike :func:`~bumpbook.fit_answer_recipe`,
     the data are not checked: ``y`` may hold ``inf``, which is the point of
     some exercises.
 
@@ -367,7 +367,7 @@ def fit_layer(
         stop_when_nonfinite: Stop right after the first step that leaves sigma
             ``nan`` or ``inf`` (nothing can bring it back), so a failing run
             costs no more time than it takes to fail.
-        compiled: Train with :func:`~bumplib.fit_compiled` instead of
+        compiled: Train with :func:`~bumpbook.fit_compiled` instead of
             ``model.fit`` (the same steps, its own shuffle, many times faster).
 
     Returns:
@@ -538,13 +538,13 @@ def measure_epochs_to_converge(
 ) -> ConvergenceRun:
     """Train sigma with the thread's recipe until it is within ``rtol`` of ``true_sigma``.
 
-    The recipe is that of :func:`~bumplib.fit_thread_recipe`: a
-    :class:`~bumplib.BumpLayer` starting from a width drawn uniformly in
+    The recipe is that of :func:`~bumpbook.fit_answer_recipe`: a
+    :class:`~bumpbook.AnswerBumpLayer` starting from a width drawn uniformly in
     ``[0, 0.1]`` (from ``seed``), Adam with default settings, mini-batches of
     ``batch_size``, MSE. Only the number of epochs differs: training stops
     after the first epoch that ends with ``|sigma - true_sigma| <= rtol *
     true_sigma``, or after ``max_epochs``. The steps run in one XLA loop per
-    epoch (:func:`~bumplib.fit_compiled`).
+    epoch (:func:`~bumpbook.fit_compiled`).
 
     Returns:
         A :class:`ConvergenceRun`.
@@ -555,7 +555,7 @@ def measure_epochs_to_converge(
         raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}.")
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
-    layer, model = thread_recipe_model(seed)
+    layer, model = answer_recipe_model(seed)
     record = fit_compiled(
         model,
         x,

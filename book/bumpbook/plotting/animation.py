@@ -19,7 +19,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.animation import Animation, FuncAnimation
 
-from bumplib.book.plotting.style import (
+from bumpbook.plotting.style import (
     COLORS,
     LABELS,
     break_at_support_edges,
@@ -128,7 +128,7 @@ def self_contained_player(html: str) -> str:
         raise RuntimeError(
             f"matplotlib {mpl.__version__}'s jshtml player changed: found {links} Font "
             f"Awesome link(s), {icons} icon(s) and {styles} style block(s), expected 1, "
-            f"{len(ICON_PATHS)} and 1; update bumplib.book.plotting.animation."
+            f"{len(ICON_PATHS)} and 1; update bumpbook.plotting.animation."
         )
     return html
 

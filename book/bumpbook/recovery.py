@@ -30,9 +30,10 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import ArrayLike
 
-from bumplib.data import generate_data
+import bumplib
+from bumpbook.answer_recipe import fit_answer_recipe
 from bumplib.stable_layer import StableBumpLayer
-from bumplib.training import fit_full_batch, fit_sigma, fit_thread_recipe
+from bumplib.training import fit_full_batch, fit_sigma
 from bumplib.validation import check_count, check_sigma_values
 
 __all__ = [
@@ -124,7 +125,7 @@ def adam_ablation(
         raise ValueError(
             f"unknown variants {unknown}; choose from {', '.join(map(repr, ABLATION_VARIANTS))}."
         )
-    data = {sigma: generate_data(sigma, n=n, seed=seed)[:2] for sigma in sigmas}
+    data = {sigma: bumplib.generate_data(sigma, n=n, seed=seed)[:2] for sigma in sigmas}
     rows = []
     for name in names:
         settings = dict(ABLATION_VARIANTS[name])
@@ -212,7 +213,7 @@ def recovery_baselines(
 ) -> list[Recovery]:
     """Recover one sigma five ways on the same data, in one run, and time each.
 
-    The thread's recipe as written (:func:`~bumplib.fit_thread_recipe`:
+    The thread's recipe as written (:func:`~bumpbook.fit_answer_recipe`:
     batches of 32, ``steps_per_execution=1``), the same recipe with
     ``steps_per_execution`` equal to the steps of one epoch (the same
     optimizer steps), :func:`curve_fit_sigma`, and :func:`~bumplib.fit_sigma`
@@ -223,14 +224,14 @@ def recovery_baselines(
     build a fresh model each time, so their tracing is part of every call.
     """
     (sigma,) = check_sigma_values([sigma], "sigma", positive=True)
-    x, y, _ = generate_data(float(sigma), n=check_count(n, "n"), seed=seed)
-    x_warm, y_warm, _ = generate_data(float(sigma), n=x.shape[0], seed=seed + 1)
+    x, y, _ = bumplib.generate_data(float(sigma), n=check_count(n, "n"), seed=seed)
+    x_warm, y_warm, _ = bumplib.generate_data(float(sigma), n=x.shape[0], seed=seed + 1)
     curve_fit_sigma(x_warm, y_warm)
     fit_sigma(x_warm, y_warm, method="lm")
     epoch = math.ceil(x.shape[0] / 32)
     rows = []
     for name, spe in (("thread's recipe", 1), ("recipe, steps_per_execution", epoch)):
-        fit = fit_thread_recipe(x, y, sigma, seed=seed, steps_per_execution=spe)
+        fit = fit_answer_recipe(x, y, sigma, seed=seed, steps_per_execution=spe)
         rows.append(
             Recovery(
                 name, sigma, fit.sigma, int(fit.steps[-1]), fit.seconds, fit.history, fit.steps

@@ -14,7 +14,7 @@ helpers, which state a result at a resolution it really has:
 
 Which bound fits which cell is checked, not guessed: ``scripts/test.sh
 --portability`` re-executes the notebooks with the data re-rounded
-(:mod:`bumplib.portability`) and compares with the stored outputs.
+(:mod:`bumpbook.portability`) and compares with the stored outputs.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ written with nothing but that framework's own operations:
   It still fails at ``sigma == 0``, where the safe input gives ``0 / 0``.
 * **custom gradient** (:func:`tf_custom_gradient_bump` with
   ``tf.custom_gradient``,
-  :func:`~bumplib.book.frameworks.jax_custom_jvp_bump` with ``jax.custom_jvp``,
+  :func:`~bumpbook.frameworks.jax_custom_jvp_bump` with ``jax.custom_jvp``,
   :func:`torch_function_bump` with ``torch.autograd.Function``): the forward
   pass of the first version, with the closed-form derivatives selected by a
   ``where`` on *values*, so no unselected derivative ever meets the chain rule.
@@ -23,7 +23,7 @@ band ``sqrt(sigma) < |x| < sigma`` (``sigma > 1``) the value itself explodes.
 That needs a different, safe formula (:func:`bumplib.stable_bump`).
 
 :data:`VERSIONS` maps each framework to its three functions,
-:data:`bumplib.book.backends.CASES` holds the telling inputs of the chapter's
+:data:`bumpbook.backend_processes.CASES` holds the telling inputs of the chapter's
 table (shared with the Keras-backend runs), and :func:`trap_results` evaluates
 every version of every framework on them with that framework's own autodiff
 (float32 throughout; JAX's default precision is float32 too, so no
@@ -43,8 +43,8 @@ import numpy as np
 import tensorflow as tf
 import torch
 
-from bumplib.book.backends import CASES, Case
-from bumplib.book.formatting import value_text
+from bumpbook.backend_processes import CASES, Case
+from bumpbook.formatting import value_text
 
 __all__ = [
     "CASES",
@@ -358,7 +358,7 @@ def result_text(value: float, resolution: float = 1e-4) -> str:
     ``nan``, ``inf`` and 0 (of either sign) are exact and printed as ``nan``,
     ``inf``, ``-inf`` and ``0``; any other value with the significant digits
     that the relative ``resolution`` determines (4 by default, see
-    :func:`bumplib.book.formatting.value_text`).
+    :func:`bumpbook.formatting.value_text`).
     """
     if value == 0:
         return "0"

@@ -29,8 +29,8 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from tensorflow.python.ops import control_flow_util_v2
 
-from bumplib.book.formatting import value_text
-from bumplib.book.plotting.style import (
+from bumpbook.formatting import value_text
+from bumpbook.plotting.style import (
     COLORS,
     break_at_support_edges,
     clip_above,
@@ -271,7 +271,7 @@ class StopAfterSteps(keras.callbacks.Callback):
 def array_text(values: Any, resolution: float) -> str:
     """Return float32 results as ``"[a, b, ...]"``, each with the digits ``resolution`` allows.
 
-    Each element goes through :func:`bumplib.book.formatting.value_text`;
+    Each element goes through :func:`bumpbook.formatting.value_text`;
     exact zeros print as ``0`` (``-0.0`` as ``-0``), so that a row of
     outputs stays readable.
 

@@ -1,15 +1,15 @@
 """The figures of the book, drawn from the NumPy reference values of :mod:`bumplib.reference`.
 
-* :mod:`bumplib.book.plotting.style`: the shared colours, labels, sizes and
+* :mod:`bumpbook.plotting.style`: the shared colours, labels, sizes and
   drawing helpers of every figure.
-* :mod:`bumplib.book.plotting.figures`: static figures: the bump family, one bump
+* :mod:`bumpbook.plotting.figures`: static figures: the bump family, one bump
   with its derivative with respect to sigma, training curves, sigma
   trajectories and the recovery plot.
-* :mod:`bumplib.book.plotting.animation`: the accepted answer's animated diagram,
+* :mod:`bumpbook.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
-* :mod:`bumplib.book.plotting.exercises`: the figures of the worked solutions
+* :mod:`bumpbook.plotting.exercises`: the figures of the worked solutions
   (chapter 4).
-* :mod:`bumplib.book.plotting.beyond`: the figures of chapter 5.
+* :mod:`bumpbook.plotting.beyond`: the figures of chapter 5.
 
 Every function returns a :class:`~matplotlib.figure.Figure` (the animation
 functions return the objects they name), never calls ``plt.show()``, and
@@ -21,8 +21,8 @@ blue, ``x = +-sqrt(sigma)`` purple.
 
 from __future__ import annotations
 
-from bumplib.book.plotting.animation import animation_html, bump_animation
-from bumplib.book.plotting.beyond import (
+from bumpbook.plotting.animation import animation_html, bump_animation
+from bumpbook.plotting.beyond import (
     FAMILY_COLORS,
     plot_ablation_trajectories,
     plot_family_fits,
@@ -30,7 +30,7 @@ from bumplib.book.plotting.beyond import (
     plot_per_feature_sigmas,
     plot_width_gradients,
 )
-from bumplib.book.plotting.exercises import (
+from bumpbook.plotting.exercises import (
     plot_activation_histograms,
     plot_convergence,
     plot_exploding_band,
@@ -39,14 +39,14 @@ from bumplib.book.plotting.exercises import (
     plot_kept_samples,
     plot_layer_check,
 )
-from bumplib.book.plotting.figures import (
+from bumpbook.plotting.figures import (
     plot_bump_and_gradient,
     plot_bump_family,
     plot_recovery_table_figure,
     plot_sigma_trajectories,
     plot_training,
 )
-from bumplib.book.plotting.style import COLORS
+from bumpbook.plotting.style import COLORS
 
 __all__ = [
     "COLORS",

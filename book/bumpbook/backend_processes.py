@@ -19,7 +19,7 @@ What a child measures, with its backend's own autodiff (``tf.GradientTape``,
 * a short full-batch training of ``StableBumpLayer`` on data from a known
   width, which must reach the same ``sigma`` on every backend.
 
-Run a child by hand with ``python -m bumplib.book.backends REQUEST.json
+Run a child by hand with ``python -m bumpbook.backend_processes REQUEST.json
 RESULT.json`` (``KERAS_BACKEND`` set in the environment).
 """
 
@@ -39,6 +39,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from bumpbook.answer_recipe import make_model
+from bumpbook.portability import apply_switch
+from bumpbook.portable_answer_layer import PortableAnswerBumpLayer
 from bumplib.base_layer import BaseBumpLayer
 
 __all__ = [
@@ -51,7 +54,6 @@ __all__ = [
     "Case",
     "OpsWhereBumpLayer",
     "backend_report",
-    "double_where_layer_class",
     "gradient_table",
     "largest_relative_spread",
     "layer_value_and_sigma_gradient",
@@ -114,7 +116,7 @@ class BackendRunError(RuntimeError):
     """A backend's child process failed; the message holds its exit status and stderr."""
 
 
-@keras.saving.register_keras_serializable(package="bumplib.book")
+@keras.saving.register_keras_serializable(package="bumpbook")
 class OpsWhereBumpLayer(BaseBumpLayer):
     """The answer's first layer in ``keras.ops``: one ``where``, the trap on every backend.
 
@@ -136,31 +138,6 @@ class OpsWhereBumpLayer(BaseBumpLayer):
         sigma = self.sigma_tensor()
         inside = ops.abs(inputs) < sigma
         return ops.where(inside, ops.exp(-sigma / (sigma - ops.square(inputs))), 0.0)
-
-
-def double_where_layer_class() -> type[keras.layers.Layer]:
-    """Return ``bumplib``'s double-``where`` layer (the answer's fix) for the current backend.
-
-    That is ``bumplib.SafeWhereBumpLayer``, written with ``keras.ops``, where
-    this ``bumplib`` has it; on TensorFlow without it, the answer's own
-    ``tf.where`` layer, ``bumplib.BumpLayer``.
-
-    Raises:
-        BackendRunError: on another backend, if this ``bumplib`` has no
-            ``SafeWhereBumpLayer``.
-    """
-    import bumplib
-
-    layer_class = getattr(bumplib, "SafeWhereBumpLayer", None)
-    if layer_class is not None:
-        return layer_class
-    if keras.backend.backend() == "tensorflow":
-        return bumplib.BumpLayer
-    raise BackendRunError(
-        f"bumplib has no SafeWhereBumpLayer (the keras.ops double-where layer), and its "
-        f"BumpLayer is TensorFlow code, so there is no double-where layer for the "
-        f"{keras.backend.backend()!r} backend; update bumplib to a version that has it."
-    )
 
 
 def layer_value_and_sigma_gradient(
@@ -226,7 +203,7 @@ def train_stable_layer(
     """Train ``StableBumpLayer`` full-batch with Adam on data from ``true_sigma``.
 
     The data are ``bumplib.generate_data(true_sigma, n=n, seed=seed)`` (x in
-    (-1, 1)); the model is ``bumplib.make_model``'s. One epoch holds ``steps``
+    (-1, 1)); the model is ``bumpbook.make_model``'s. One epoch holds ``steps``
     copies of the data, each one batch, so every backend takes the same
     ``steps`` optimizer steps on the same full batch. TensorFlow and JAX run
     them in one call of the compiled step (``steps_per_execution=steps``);
@@ -243,10 +220,11 @@ def train_stable_layer(
         # width starts at a constant, the batches are not shuffled), and on the
         # other backends Keras' seeding would import TensorFlow as well.
         bumplib.make_deterministic(seed)
+    apply_switch()  # the child re-rounds its data as the chapter does
     x, y, _ = bumplib.generate_data(true_sigma, n=n, seed=seed)
     layer = bumplib.StableBumpLayer(initial_sigma=initial_sigma)
     per_call = 1 if keras.backend.backend() == "torch" else steps
-    model = bumplib.make_model(layer, learning_rate=learning_rate, steps_per_execution=per_call)
+    model = make_model(layer, learning_rate=learning_rate, steps_per_execution=per_call)
     model.fit(
         np.tile(x, (steps, 1)),
         np.tile(y, (steps, 1)),
@@ -277,7 +255,7 @@ def backend_report(request: Mapping[str, Any]) -> dict[str, Any]:
 
     layers = {
         "one where": OpsWhereBumpLayer,
-        "double where": double_where_layer_class(),
+        "double where": PortableAnswerBumpLayer,
         "stable": bumplib.StableBumpLayer,
     }
     gradients = {
@@ -300,7 +278,7 @@ def gradient_table(results: Mapping[str, Mapping[str, Any]], point_labels: Seque
     """Return the children's layer measurements as Markdown: a row per layer and point.
 
     Each entry is ``value / d/d sigma`` on one backend, printed by
-    :func:`bumplib.book.frameworks.result_text` (exact values as they are,
+    :func:`bumpbook.frameworks.result_text` (exact values as they are,
     others to 4 significant digits).
 
     Args:
@@ -310,7 +288,7 @@ def gradient_table(results: Mapping[str, Mapping[str, Any]], point_labels: Seque
     Raises:
         ValueError: if ``results`` is empty or the labels do not match the points.
     """
-    from bumplib.book.frameworks import result_text
+    from bumpbook.frameworks import result_text
 
     if not results:
         raise ValueError("gradient_table needs the result of at least one backend.")
@@ -395,7 +373,7 @@ class BackendRuns:
             command = [
                 sys.executable,
                 "-m",
-                "bumplib.book.backends",
+                "bumpbook.backend_processes",
                 str(request_path),
                 str(result_path),
             ]
@@ -455,7 +433,7 @@ def start_on_backends(
 
     Each child gets ``KERAS_BACKEND`` and :data:`CHILD_ENV` on top of this
     process's environment (so ``BUMPLIB_PERTURB_ROUNDING`` reaches it), runs
-    ``python -m bumplib.book.backends`` and writes its result to a temporary
+    ``python -m bumpbook.backend_processes`` and writes its result to a temporary
     JSON file. Call :meth:`BackendRuns.results` for the results.
 
     Raises:
@@ -481,9 +459,11 @@ def run_on_backends(
 
 
 def _main(argv: Sequence[str]) -> int:
-    """Child entry point: ``python -m bumplib.book.backends REQUEST.json RESULT.json``."""
+    """Child entry point: ``python -m bumpbook.backend_processes REQUEST.json RESULT.json``."""
     if len(argv) != 2:
-        print("usage: python -m bumplib.book.backends REQUEST.json RESULT.json", file=sys.stderr)
+        print(
+            "usage: python -m bumpbook.backend_processes REQUEST.json RESULT.json", file=sys.stderr
+        )
         return 2
     request = _from_json(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     report = backend_report(request)

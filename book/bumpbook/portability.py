@@ -4,8 +4,10 @@ float32 results differ in their last bits from one processor to another (a
 different vector width sums in a different order; a different ``exp`` rounds
 the other way). The book prints only the digits that survive such
 differences. To check that on one machine, set the environment variable
-``BUMPLIB_PERTURB_ROUNDING=1`` before Python starts: every data generator of
-``bumplib`` then moves each non-zero float32 target ``y`` it returns by one
+``BUMPLIB_PERTURB_ROUNDING=1`` before Python starts. Each chapter's set-up cell
+calls :func:`apply_switch`, and the book's own data generators call
+:func:`perturb_rounding`: with the switch on, :func:`bumplib.generate_data` (as
+the chapters see it) and those generators move each non-zero float32 target ``y`` they return by one
 float32 step up or down, at random (zeros stay exact; the inputs ``x`` are
 not touched, so no sample moves into or out of the bump's support). That
 changes the rounding of every loss and gradient computed from the data, as
@@ -17,12 +19,14 @@ the switch on and comparing with the stored outputs (``scripts/test.sh
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SWITCH", "perturb_rounding", "rounding_perturbed"]
+__all__ = ["SWITCH", "apply_switch", "perturb_rounding", "rounding_perturbed"]
 
 #: Name of the environment variable that turns the perturbation on (value ``"1"``).
 SWITCH = "BUMPLIB_PERTURB_ROUNDING"
@@ -69,3 +73,35 @@ def perturb_rounding(values: NDArray[np.floating]) -> NDArray[np.floating]:
     moved = np.nextafter(values, toward)
     keep = (values == 0) | ~np.isfinite(values) | ~np.isfinite(moved)
     return np.where(keep, values, moved).astype(values.dtype, copy=False)
+
+
+def apply_switch() -> bool:
+    """Re-round the targets of ``bumplib.generate_data`` in this process if the switch is on.
+
+    The core reads no environment variable: this replaces the function that
+    ``bumplib.generate_data`` and ``bumplib.data.generate_data`` name with one
+    that returns the same ``x`` and the targets ``y`` and ``dy_dsigma`` passed
+    through :func:`perturb_rounding`. Code that looks the function up when it
+    calls it (``bumplib.generate_data(...)``, as the chapters do) sees the
+    change. Calling it again changes nothing.
+
+    Returns:
+        Whether the switch is on.
+    """
+    if not rounding_perturbed():
+        return False
+    import bumplib
+    import bumplib.data
+
+    original = bumplib.data.generate_data
+    if getattr(original, "rounding_perturbed", False):
+        return True
+
+    @functools.wraps(original)
+    def generate_data(*args: Any, **kwargs: Any) -> tuple[NDArray, NDArray, NDArray]:
+        x, y, dy_dsigma = original(*args, **kwargs)
+        return x, perturb_rounding(y), perturb_rounding(dy_dsigma)
+
+    generate_data.rounding_perturbed = True  # type: ignore[attr-defined]
+    bumplib.generate_data = bumplib.data.generate_data = generate_data
+    return True

@@ -13,10 +13,10 @@
 * :func:`plot_kept_samples`: where :func:`~bumplib.generate_data` puts its
   samples when the range meets the exploding band.
 
-Like :mod:`bumplib.book.plotting.figures`, every function returns a
+Like :mod:`bumpbook.plotting.figures`, every function returns a
 :class:`~matplotlib.figure.Figure` detached from pyplot (a notebook shows it
 once, as the value of a cell), with labelled axes, a legend and a title, in
-the book's colours (:data:`~bumplib.book.plotting.style.COLORS`).
+the book's colours (:data:`~bumpbook.plotting.style.COLORS`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
-from bumplib.book.diagnostics import ConvergenceRun, LayerGradients, first_nonfinite
-from bumplib.book.plotting.style import (
+from bumpbook.diagnostics import ConvergenceRun, LayerGradients, first_nonfinite
+from bumpbook.plotting.style import (
     COLORS,
     SERIES_COLORS,
     detached_figure,
@@ -160,7 +160,7 @@ def plot_failure_traces(
     """Plot sigma (top) and the loss (bottom, log) after each optimizer step, marking failures.
 
     Each history must record every batch (``SigmaHistory(every_n_batches=1)``,
-    as :func:`bumplib.book.diagnostics.fit_layer` makes). Where sigma becomes
+    as :func:`bumpbook.diagnostics.fit_layer` makes). Where sigma becomes
     ``nan`` the curve ends with a cross, and the legend says after which
     step. Losses that are ``inf`` or ``nan`` cannot be drawn on a log axis:
     they are shown as ticks along the top edge (``inf``) or just below it
@@ -256,7 +256,7 @@ def plot_layer_check(
 
     Args:
         results: Evaluations by label (from
-            :func:`bumplib.book.diagnostics.layer_gradients`), all at ``sigma``.
+            :func:`bumpbook.diagnostics.layer_gradients`), all at ``sigma``.
         sigma: The width they were computed at (for the band and the title).
         ylim: y-limits of the three axes.
 
@@ -392,9 +392,9 @@ def plot_gradient_decay(
     Args:
         sigmas: Widths, all ``> 0``.
         mean_grads: The mean gradient at each width (from
-            :func:`bumplib.book.diagnostics.mean_abs_grad_sigma`).
+            :func:`bumpbook.diagnostics.mean_abs_grad_sigma`).
         asymptote: The large-sigma limit at each width (from
-            :func:`bumplib.book.diagnostics.asymptotic_mean_abs_grad_sigma`),
+            :func:`bumpbook.diagnostics.asymptotic_mean_abs_grad_sigma`),
             drawn dashed and labelled with its slope, -2.
 
     Returns:
@@ -449,7 +449,7 @@ def plot_convergence(runs: Sequence[ConvergenceRun], learning_rate: float = 0.00
     stacked (6.5 in wide, legible on a phone).
 
     Args:
-        runs: Results of :func:`bumplib.book.diagnostics.measure_epochs_to_converge`.
+        runs: Results of :func:`bumpbook.diagnostics.measure_epochs_to_converge`.
         learning_rate: Adam's learning rate in those runs.
 
     Returns:

@@ -10,7 +10,7 @@
 * :func:`plot_localized_fits`: networks with bump and with plain activations
   against a target made of narrow bumps, and their losses.
 
-The conventions are those of :mod:`bumplib.book.plotting.figures`: every function
+The conventions are those of :mod:`bumpbook.plotting.figures`: every function
 returns a :class:`~matplotlib.figure.Figure` already detached from pyplot
 (a notebook shows it once, as the value of a cell), never calls
 ``plt.show()``, labels its axes and has a legend and a title; the bump is
@@ -28,15 +28,15 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from bumplib.book.comparison import width_gradient
-from bumplib.book.plotting.style import (
+from bumpbook.comparison import width_gradient
+from bumpbook.plotting.style import (
     COLORS,
     SERIES_COLORS,
     break_at_support_edges,
     detached_figure,
     style_axes,
 )
-from bumplib.book.recovery import Recovery
+from bumpbook.recovery import Recovery
 from bumplib.stable_layer import stable_bump
 from bumplib.training import LayerFit
 from bumplib.validation import check_count, check_range, check_sigma_list
@@ -59,7 +59,7 @@ _LINESTYLES = ("-", "--", "-.", ":")
 def plot_ablation_trajectories(rows: Sequence[Recovery], true_sigma: float) -> Figure:
     """Plot sigma against optimizer steps for each variant of an ablation, at one true sigma.
 
-    One line per variant (:func:`bumplib.book.recovery.adam_ablation`'s
+    One line per variant (:func:`bumpbook.recovery.adam_ablation`'s
     rows whose ``true_sigma`` is ``true_sigma``), on a logarithmic sigma
     axis, with the true sigma dashed. A variant that ends at sigma = 0 is
     drawn down to the axis' bottom edge.
@@ -186,7 +186,7 @@ def plot_width_gradients(
     Top row: ``phi_sigma(x)`` (the stable bump, red) and ``exp(-1) *
     exp(-x**2 / sigma**2)`` (a Gaussian of width ``sigma`` and the bump's
     height, blue). Bottom row: their derivatives with respect to ``sigma``
-    (:func:`bumplib.book.comparison.width_gradient`). One column per width. Dotted
+    (:func:`bumpbook.comparison.width_gradient`). One column per width. Dotted
     lines mark ``x = +-sigma`` (grey) and, for ``sigma > 1``, ``x =
     +-sqrt(sigma)`` (purple), where the stable bump's support ends. The
     bump's jumps at ``|x| = sigma`` (for ``sigma < 1``) are drawn as breaks.

@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
-from bumplib.models import make_localized_model
-from bumplib.portability import perturb_rounding
+from bumpbook.models import make_localized_model
+from bumpbook.portability import perturb_rounding
 from bumplib.reference import bump
 from bumplib.stable_layer import stable_bump
 from bumplib.validation import check_count, check_range, check_sigma, check_sigma_values
@@ -288,7 +288,7 @@ def make_dense_model(
     """Return ``Input -> Dense(hidden, activation) -> Dense(output)``: the baseline network.
 
     The same layers, names and initializers as
-    :func:`bumplib.make_localized_model` without the bump layer, so a
+    :func:`bumpbook.make_localized_model` without the bump layer, so a
     comparison changes one thing only.
     """
     return make_localized_model(
@@ -307,7 +307,7 @@ def place_hidden_units(
     ``tanh`` or ``relu`` unit has its transition there. Spreading the points
     over the inputs gives every unit data inside its support from the first
     step, the usual start for networks of localized units (radial basis
-    function networks). The models of :func:`bumplib.make_localized_model`
+    function networks). The models of :func:`bumpbook.make_localized_model`
     and :func:`make_dense_model` name that layer ``"hidden"``.
 
     Args:

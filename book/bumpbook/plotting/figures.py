@@ -25,7 +25,7 @@ import matplotlib as mpl
 import numpy as np
 from numpy.typing import NDArray
 
-from bumplib.book.plotting.style import (
+from bumpbook.plotting.style import (
     COLORS,
     FONTSIZE,
     HATCHES,

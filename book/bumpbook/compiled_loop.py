@@ -6,7 +6,7 @@ that bookkeeping costs far more than the step itself: about 0.5 ms a step
 with ``steps_per_execution``, against a few microseconds of arithmetic. And
 under TensorFlow op determinism Keras refuses ``jit_compile=True``.
 
-:func:`~bumplib.fit_compiled` runs the same training as ``model.fit(x, y,
+:func:`~bumpbook.fit_compiled` runs the same training as ``model.fit(x, y,
 batch_size=..., epochs=..., shuffle=True)``: the model's own optimizer (its
 update rule, learning rate, step counter and the weights' constraints), the
 model's loss averaged over each batch plus the model's regularization

@@ -1,8 +1,8 @@
 """The shared look of every figure of the book: colours, labels, sizes and drawing helpers.
 
-Each figure module (:mod:`~bumplib.book.plotting.figures`,
-:mod:`~bumplib.book.plotting.animation`, :mod:`~bumplib.book.plotting.exercises`,
-:mod:`~bumplib.book.plotting.beyond`) draws with these, so that a colour, a font
+Each figure module (:mod:`~bumpbook.plotting.figures`,
+:mod:`~bumpbook.plotting.animation`, :mod:`~bumpbook.plotting.exercises`,
+:mod:`~bumpbook.plotting.beyond`) draws with these, so that a colour, a font
 size or a band's hatching means the same thing on every page.
 """
 

@@ -1,6 +1,6 @@
 """The accepted answer's double ``where`` layer, written with ``keras.ops`` for every backend.
 
-The thread's :class:`~bumplib.BumpLayer` is TensorFlow code. The trap it
+The thread's :class:`~bumpbook.AnswerBumpLayer` is TensorFlow code. The trap it
 fixes, a ``nan`` gradient from the branch that ``where`` does not select, is
 the same in JAX (its FAQ entry "Gradients contain NaN where using where") and
 in PyTorch, and so is the fix: an inner ``where`` that feeds the formula a
@@ -17,11 +17,11 @@ from keras import ops
 
 from bumplib.base_layer import BaseBumpLayer
 
-__all__ = ["SafeWhereBumpLayer"]
+__all__ = ["PortableAnswerBumpLayer"]
 
 
-@keras.saving.register_keras_serializable(package="bumplib")
-class SafeWhereBumpLayer(BaseBumpLayer):
+@keras.saving.register_keras_serializable(package="bumpbook")
+class PortableAnswerBumpLayer(BaseBumpLayer):
     """The answer's final layer in ``keras.ops``: an outer and an inner ``where``.
 
     Formula::
