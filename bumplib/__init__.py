@@ -17,6 +17,8 @@ package, ``bumpbook``.
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
@@ -32,7 +34,8 @@ from bumplib.stable_layer import (
 )
 from bumplib.training import FitResult, LayerFit, fit_full_batch, fit_sigma, make_recovery_optimizer
 
-__version__ = "1.0.0"
+# The version of the installed distribution (pyproject.toml names it, once).
+__version__ = importlib.metadata.version("bumplib")
 
 __all__ = [
     "FitResult",
