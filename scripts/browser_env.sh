@@ -22,11 +22,8 @@ if [ -z "${CHROMIUM:-}" ]; then
   done
 fi
 if [ -z "${CHROMIUM:-}" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing Debian's chromium (apt-get) for the browser check"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    CHROMIUM=/usr/bin/chromium
-  fi
+  source "$(dirname "${BASH_SOURCE[0]}")/system_packages.sh"
+  install_debian_packages "the browser check and the PDF" chromium && CHROMIUM=/usr/bin/chromium
 fi
 if [ -z "${CHROMIUM:-}" ] || [ ! -x "$CHROMIUM" ]; then
   echo "error: the browser check and the PDF need Chromium and found none." >&2

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the HTML book into _build/html, installing what it needs into .venv first.
+# Build the HTML book into _build/html, installing what it needs into .venv first
+# (and Node.js and npm, for MathJax, when they are missing: see scripts/node_env.sh).
 # Warnings are errors. The notebooks are not re-executed: the book shows their
 # stored outputs, the ones nbval checks (refresh them with scripts/execute_notebooks.py).
 #
@@ -13,11 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 vendor=_build/vendor
 if [ ! -f "$vendor/node_modules/mathjax/es5/tex-mml-chtml.js" ] ||
    ! cmp -s _ext/mathjax/package-lock.json "$vendor/package-lock.json"; then
-  if ! command -v npm >/dev/null; then
-    echo "error: npm is needed to install MathJax for the offline book" \
-      "(Debian: apt-get install -y nodejs npm)" >&2
-    exit 1
-  fi
+  source scripts/node_env.sh  # Node.js and npm: found, installed with apt-get, or a clear error
   echo "Installing MathJax (npm, pinned in _ext/mathjax/package-lock.json) into $vendor"
   mkdir -p "$vendor"
   cp _ext/mathjax/package.json _ext/mathjax/package-lock.json "$vendor/"

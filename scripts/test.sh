@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run every test, installing what it needs into .venv first:
-#   lint (ruff), the bumplib unit tests (pytest on TensorFlow, one worker per
-#   core with pytest-xdist), the core layers' tests (tests/backends) again on JAX
-#   and on PyTorch, every notebook under nbval in
+#   lint (ruff), the workflows (actionlint), the bumplib unit tests (pytest on
+#   TensorFlow, one worker per core with pytest-xdist), the core layers' tests
+#   (tests/backends) again on JAX and on PyTorch, the wheels and sdists (built,
+#   twine-checked, their contents checked), the core's wheel installed into a
+#   fresh environment per backend and its tests run there, every notebook under nbval in
 #   strict mode (each timed), the book build with warnings as errors plus a
 #   check of the HTML, every page in headless Chromium, and the PDF of the
 #   book. Every stage runs even when an earlier one fails, so that one failure
@@ -59,10 +61,15 @@ if [ "$mode" = portability ]; then
 else
   stage "ruff check" ruff check .
   stage "ruff format --check" ruff format --check .
+  stage "actionlint (.github/workflows)" actionlint
   stage "unit tests (TensorFlow)" env KERAS_BACKEND=tensorflow pytest -p no:cacheprovider -n auto tests
   for backend in jax torch; do
     stage "core layers on $backend" env KERAS_BACKEND=$backend \
       pytest -p no:cacheprovider -n auto -q tests/backends
+  done
+  stage "wheels and sdists (build, twine, contents)" python scripts/dists.py build
+  for backend in tensorflow jax torch; do
+    stage "core wheel installed with $backend" python scripts/dists.py test-installed "$backend"
   done
   notebooks "nbval"
   stage "book build and HTML check" bash scripts/build_book.sh
