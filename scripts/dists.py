@@ -313,6 +313,8 @@ def constraints_file(directory: Path) -> Path:
 def test_installed(backend: str, outdir: Path, venv_root: Path) -> None:
     """Install the core's wheel with ``backend`` into a fresh environment and run its tests.
 
+    The environment is ``venv_root/backend``, made anew, and removed after the tests pass.
+
     Raises:
         DistError: if the wheel is missing, the install fails or a test fails.
 
@@ -346,6 +348,7 @@ def test_installed(backend: str, outdir: Path, venv_root: Path) -> None:
         cwd=venv,
         env=env,
     )  # fmt: skip
+    shutil.rmtree(venv)  # about 1 GB each; a failed run keeps its environment to look into
 
 
 def main(argv: Sequence[str] | None = None) -> int:
