@@ -119,6 +119,17 @@ def test_a_wheel_with_tests_book_helpers_or_strays_or_without_modules_or_marker(
     assert len(problems) == 5
 
 
+def test_a_core_module_that_imports_the_book_is_a_problem(tmp_path):
+    core, _, outdir = _good(tmp_path)
+    core = dists.Distribution(**{**core.__dict__, "must_not_import": ("bookpkg",)})
+    modules = [*sorted(core.modules()), "corepkg/py.typed"]
+    wheel = _wheel(outdir, core, modules)
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("corepkg/extra.py", "def f():\n    from bookpkg.plots import figure\n")
+    problems = dists.wheel_problems(wheel, core)
+    assert f"{wheel.name}: corepkg/extra.py imports bookpkg.plots" in problems
+
+
 def test_a_wheel_whose_requirements_differ_from_the_pyproject(tmp_path):
     core, _, outdir = _good(tmp_path)
     modules = [*sorted(core.modules()), "corepkg/py.typed"]
@@ -157,21 +168,32 @@ def test_the_repositorys_distributions_are_described_as_the_layout_has_them():
 
 def test_core_test_modules_are_those_that_import_only_the_core(tmp_path):
     tests = tmp_path / "tests"
-    tests.mkdir()
+    (tests / "backends").mkdir(parents=True)
     sources = {
         "helper.py": "import numpy\n",
+        "backends/autodiff.py": "import keras\n",
         "test_core.py": "import math\nimport bumplib\nfrom helper import x\nimport tensorflow\n",
         "test_book.py": "import bumplib\nimport bumpbook\n",
-        "test_old_book.py": "from bumplib.book import formatting\n",
         "test_script.py": "import subprocess\n",
         "test_scipy.py": "import bumplib\nfrom scipy.optimize import curve_fit\n",
+        "test_jax.py": "import bumplib\n\ndef test():\n    import jax\n",
+        "backends/test_any.py": "from autodiff import BACKEND\nimport bumplib\nimport torch\n",
     }
     for name, source in sources.items():
         (tests / name).write_text(source)
-    assert dists.core_test_modules(tests) == [tests / "test_core.py"]
-    selected = dists.core_test_modules()
-    assert ROOT / "tests" / "test_package.py" in selected
-    assert ROOT / "tests" / "test_dists.py" not in selected
+    assert dists.core_test_modules(tests, ["tensorflow"], tests) == [tests / "test_core.py"]
+    assert dists.core_test_modules(tests / "backends", dists.BACKENDS, tests) == [
+        tests / "backends" / "test_any.py"
+    ]
+
+
+def test_the_repositorys_core_tests_leave_out_the_books():
+    root_tests = dists.core_test_modules(ROOT / "tests", ["tensorflow"])
+    backend_tests = dists.core_test_modules(ROOT / "tests" / "backends", dists.BACKENDS)
+    assert ROOT / "tests" / "test_package.py" in root_tests
+    assert ROOT / "tests" / "backends" / "test_core_layers.py" in backend_tests
+    for path in root_tests + backend_tests:
+        assert "bumpbook" not in path.read_text(encoding="utf-8"), path
 
 
 def test_constraints_leave_out_editable_lines_and_comments(tmp_path, monkeypatch):
