@@ -111,6 +111,7 @@ CORE = Distribution(
         ("bumplib/book/", "the book's helpers"),
         ("bumplib/thread_layers.py", "the 2020 thread's layers"),
         ("bumplib/answer_layers.py", "the 2020 thread's layers"),
+        ("bumplib/safe_where_layer.py", "the 2020 thread's layers"),
         ("tests/", "the tests"),
     ),
     must_not_import=("bumpbook",),
