@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from numpy.typing import ArrayLike
 
+from bumplib.validation import check_count
+
 __all__ = ["SigmaHistory"]
 
 
@@ -47,12 +49,8 @@ class SigmaHistory(keras.callbacks.Callback):
         self, layer: keras.layers.Layer | None = None, every_n_batches: int | None = None
     ) -> None:
         super().__init__()
-        if every_n_batches is not None and (
-            not isinstance(every_n_batches, int) or every_n_batches < 1
-        ):
-            raise ValueError(
-                f"every_n_batches must be a positive integer, got {every_n_batches!r}."
-            )
+        if every_n_batches is not None:
+            every_n_batches = check_count(every_n_batches, "every_n_batches")
         self.layer = layer
         self.every_n_batches = every_n_batches
         self._sigmas: list[np.ndarray] = []

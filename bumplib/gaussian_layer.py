@@ -10,19 +10,9 @@ import numpy as np
 from keras import ops
 
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
-from bumplib.validation import check_sigma_values
+from bumplib.validation import check_finite_values, check_sigma_values
 
 __all__ = ["GaussianBumpLayer"]
-
-
-def _check_real(value: Any, name: str) -> float | list[float]:
-    """Check a finite real number, or a flat sequence of them."""
-    values = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
-    if values is None or values.ndim > 1 or values.size == 0 or not np.isfinite(values).all():
-        raise ValueError(
-            f"{name} must be a finite number or a flat sequence of finite numbers, got {value!r}."
-        )
-    return values.tolist()
 
 
 @keras.saving.register_keras_serializable(package="bumplib")
@@ -68,8 +58,8 @@ class GaussianBumpLayer(BaseBumpLayer):
             sigma_constraint=sigma_constraint,
             **kwargs,
         )
-        self.initial_height = _check_real(initial_height, "initial_height")
-        self.initial_center = _check_real(initial_center, "initial_center")
+        self.initial_height = check_finite_values(initial_height, "initial_height")
+        self.initial_center = check_finite_values(initial_center, "initial_center")
 
     def _check_initial_sigma(self, initial_sigma: Any) -> float | list[float]:
         """A Gaussian width must be ``> 0``."""

@@ -54,7 +54,7 @@ import numpy as np
 from keras import ops
 from numpy.typing import ArrayLike
 
-from bumplib.validation import check_sigma
+from bumplib.validation import check_count, check_sigma
 
 __all__ = [
     "COARSE",
@@ -484,9 +484,10 @@ def least_squares_sigma(
     """
     x, y = check_recovery_data(x, y)
     initial_sigma = check_sigma(initial_sigma, "initial_sigma", positive=True)
-    for name, value in (("max_iterations", max_iterations), ("coarse", coarse)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    max_iterations, coarse = (
+        check_count(max_iterations, "max_iterations"),
+        check_count(coarse, "coarse"),
+    )
     if not (isinstance(xtol, (int, float)) and 0 < xtol < 1):
         raise ValueError(f"xtol must be a number in (0, 1), got {xtol!r}.")
     if not (isinstance(max_unexplained, (int, float)) and 0 < max_unexplained <= 1):

@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike
 from bumplib.backend import require_tensorflow, tf
 from bumplib.callbacks import find_bump_layer
 from bumplib.stable_layer import StableBumpLayer
-from bumplib.validation import check_sigma
+from bumplib.validation import check_count, check_sigma
 
 __all__ = ["FitResult", "LayerFit", "fit_full_batch", "fit_sigma", "make_recovery_optimizer"]
 
@@ -111,12 +111,6 @@ def _bump_layer_of(layer: keras.layers.Layer) -> keras.layers.Layer | None:
         return None
 
 
-def _check_positive_int(value: int, name: str) -> None:
-    """Raise ValueError unless ``value`` is an integer >= 1 (``bool`` excluded)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-
 def fit_full_batch(
     layer: keras.layers.Layer,
     x: ArrayLike,
@@ -174,14 +168,11 @@ def fit_full_batch(
         )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("x and y must be finite; filter out nan and inf first.")
-    _check_positive_int(steps, "steps")
-    _check_positive_int(block, "block")
+    steps, block = check_count(steps, "steps"), check_count(block, "block")
     if steps % block:
         raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}.")
+    if batch_size is not None:
+        batch_size = check_count(batch_size, "batch_size (None for full batches)")
     if not (isinstance(learning_rate, numbers.Real) and 0 < learning_rate < math.inf):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
     for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):

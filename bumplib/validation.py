@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["check_count", "check_range", "check_sigma", "check_sigma_list", "check_sigma_values"]
+__all__ = [
+    "check_count",
+    "check_finite_values",
+    "check_range",
+    "check_sigma",
+    "check_sigma_list",
+    "check_sigma_values",
+]
 
 
 def check_sigma(value: float, name: str = "sigma", *, positive: bool = False) -> float:
@@ -86,6 +94,20 @@ def check_range(value: Sequence[float], name: str) -> tuple[float, float]:
             "Pass for example (-1.0, 1.0)."
         )
     return low, high
+
+
+def check_finite_values(value: Any, name: str) -> float | list[float]:
+    """Return a finite real number, or a flat sequence of them as a list of floats.
+
+    Raises:
+        ValueError: if ``value`` is not a finite number or a non-empty flat sequence of them.
+    """
+    values = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
+    if values is None or values.ndim > 1 or values.size == 0 or not np.isfinite(values).all():
+        raise ValueError(
+            f"{name} must be a finite number or a flat sequence of finite numbers, got {value!r}."
+        )
+    return values.tolist()
 
 
 def check_count(value: int, name: str, minimum: int = 1) -> int:

@@ -184,12 +184,12 @@ def test_shapes_and_values_are_checked():
     [
         ({"initial_sigma": 0.0}, "initial_sigma must be > 0"),
         ({"initial_sigma": math.inf}, "initial_sigma must be finite"),
-        ({"max_iterations": 0}, "max_iterations must be a positive integer"),
-        ({"max_iterations": 2.5}, "max_iterations must be a positive integer"),
+        ({"max_iterations": 0}, "max_iterations must be an integer >= 1"),
+        ({"max_iterations": 2.5}, "max_iterations must be an integer >= 1"),
         ({"xtol": 0.0}, r"xtol must be a number in \(0, 1\)"),
         ({"max_unexplained": 1.5}, r"max_unexplained must be in \(0, 1\]"),
         ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'"),
-        ({"coarse": 0}, "coarse must be a positive integer"),
+        ({"coarse": 0}, "coarse must be an integer >= 1"),
     ],
 )
 def test_bad_settings(setting, match):

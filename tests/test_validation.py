@@ -222,8 +222,8 @@ Y = np.zeros_like(X)
             {"method": "adam", "steps": 30, "block": 25},
             r"steps \(30\) must be a multiple of block \(25\)",
         ),
-        (X, Y, {"method": "adam", "steps": 0}, "steps must be a positive integer, got 0"),
-        (X, Y, {"method": "adam", "block": 2.5}, "block must be a positive integer, got 2.5"),
+        (X, Y, {"method": "adam", "steps": 0}, "steps must be an integer >= 1, got 0"),
+        (X, Y, {"method": "adam", "block": 2.5}, "block must be an integer >= 1, got 2.5"),
         (X, Y, {"initial_sigma": 0.0}, "initial_sigma must be > 0 here"),
         (
             X,
@@ -241,7 +241,7 @@ Y = np.zeros_like(X)
             X,
             Y,
             {"method": "adam", "batch_size": 0},
-            "batch_size must be None or a positive integer, got 0",
+            "batch_size \\(None for full batches\\) must be an integer >= 1, got 0",
         ),
     ],
 )
@@ -274,7 +274,7 @@ def test_make_model_bad_learning_rate(learning_rate):
 
 @pytest.mark.parametrize("every", [0, -1, 1.5, "2"])
 def test_sigma_history_bad_every_n_batches(every):
-    with pytest.raises(ValueError, match="every_n_batches must be a positive integer, got"):
+    with pytest.raises(ValueError, match="every_n_batches must be an integer >= 1, got"):
         SigmaHistory(every_n_batches=every)
 
 
