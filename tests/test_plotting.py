@@ -29,7 +29,6 @@ from bumpbook.plotting import (
     bump_animation,
     plot_bump_and_gradient,
     plot_bump_family,
-    plot_recovery_table_figure,
     plot_sigma_trajectories,
     plot_training,
 )
@@ -379,40 +378,6 @@ def test_sigma_trajectories_rejects_bad_input():
         plot_sigma_trajectories({})
     with pytest.raises(ValueError, match="'epochs' or 'steps'"):
         plot_sigma_trajectories({"a": fit}, x_axis="hours")
-
-
-# --- plot_recovery_table_figure -----------------------------------------------------------------
-
-
-def test_recovery_figure():
-    true = [0.1, 1.0, 10.0]
-    fig = plot_recovery_table_figure(true, {"good": [0.1, 1.0, 10.0], "bad": [0.1, np.nan, 0.0]})
-    assert isinstance(fig, Figure)
-    (ax,) = fig.axes
-    assert_labelled(ax)
-    assert ax.get_xscale() == ax.get_yscale() == "log"
-    identity, good, bad = ax.get_lines()
-    np.testing.assert_array_equal(identity.get_xdata(), identity.get_ydata())
-    np.testing.assert_array_equal(good.get_xdata(), true)
-    np.testing.assert_array_equal(good.get_ydata(), true)
-    np.testing.assert_array_equal(bad.get_xdata(), [0.1])
-    assert good.get_marker() != bad.get_marker()
-    assert "2 failed" in bad.get_label()
-    fig.draw_without_rendering()
-
-
-@pytest.mark.parametrize(
-    ("true", "learned", "message"),
-    [
-        ([], {"a": []}, "true_sigmas"),
-        ([0.0, 1.0], {"a": [0.1, 1.0]}, "true_sigmas"),
-        ([0.5, 1.0], {}, "learned"),
-        ([0.5, 1.0], {"a": [0.5]}, "1 learned widths for 2"),
-    ],
-)
-def test_recovery_figure_rejects_bad_input(true, learned, message):
-    with pytest.raises(ValueError, match=message):
-        plot_recovery_table_figure(true, learned)
 
 
 # --- animation ----------------------------------------------------------------------------------

@@ -9,14 +9,10 @@ modules by name:
 
 * :mod:`bumpbook.diagnostics`: the measurements of the worked exercises
   (chapter 4).
-* :mod:`bumpbook.comparison`: bump against Gaussian, many widths at once,
-  bumps inside a network (chapter 5).
-* :mod:`bumpbook.recovery`: the ablation of ``fit_sigma``'s Adam choices,
-  ``curve_fit`` on ``log(sigma)`` and the fair baselines (chapter 5).
-* :mod:`bumpbook.production`: saving, serving, XLA, mixed precision with
-  loss scaling, and several devices (chapter 5).
-* :mod:`bumpbook.tfp_bump`: TensorFlow Probability's bump, its ``tf.where``
-  trap and the fix (chapter 5).
+* :mod:`bumpbook.recovery`: ``curve_fit`` on ``log(sigma)``, the baseline
+  of ``fit_sigma`` (chapter 5).
+* :mod:`bumpbook.production`: a layer's values and gradients, element by
+  element, in its compute dtype (chapter 6).
 * :mod:`bumpbook.plotting`: every figure of the book.
 """
 

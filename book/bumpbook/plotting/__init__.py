@@ -4,12 +4,11 @@
   drawing helpers of every figure.
 * :mod:`bumpbook.plotting.figures`: static figures: the bump family, one bump
   with its derivative with respect to sigma, training curves, sigma
-  trajectories and the recovery plot.
+  trajectories.
 * :mod:`bumpbook.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
 * :mod:`bumpbook.plotting.exercises`: the figures of the worked solutions
   (chapter 4).
-* :mod:`bumpbook.plotting.beyond`: the figures of chapter 5.
 
 Every function returns a :class:`~matplotlib.figure.Figure` (the animation
 functions return the objects they name), never calls ``plt.show()``, and
@@ -22,14 +21,6 @@ blue, ``x = +-sqrt(sigma)`` purple.
 from __future__ import annotations
 
 from bumpbook.plotting.animation import animation_html, bump_animation
-from bumpbook.plotting.beyond import (
-    FAMILY_COLORS,
-    plot_ablation_trajectories,
-    plot_family_fits,
-    plot_localized_fits,
-    plot_per_feature_sigmas,
-    plot_width_gradients,
-)
 from bumpbook.plotting.exercises import (
     plot_activation_histograms,
     plot_convergence,
@@ -42,7 +33,6 @@ from bumpbook.plotting.exercises import (
 from bumpbook.plotting.figures import (
     plot_bump_and_gradient,
     plot_bump_family,
-    plot_recovery_table_figure,
     plot_sigma_trajectories,
     plot_training,
 )
@@ -50,24 +40,17 @@ from bumpbook.plotting.style import COLORS
 
 __all__ = [
     "COLORS",
-    "FAMILY_COLORS",
     "animation_html",
     "bump_animation",
-    "plot_ablation_trajectories",
     "plot_activation_histograms",
     "plot_bump_and_gradient",
     "plot_bump_family",
     "plot_convergence",
     "plot_exploding_band",
     "plot_failure_traces",
-    "plot_family_fits",
     "plot_gradient_decay",
     "plot_kept_samples",
     "plot_layer_check",
-    "plot_localized_fits",
-    "plot_per_feature_sigmas",
-    "plot_recovery_table_figure",
     "plot_sigma_trajectories",
     "plot_training",
-    "plot_width_gradients",
 ]

@@ -31,7 +31,6 @@ from bumpbook.plotting.style import (
     HATCHES,
     LABELS,
     SERIES_COLORS,
-    SERIES_MARKERS,
     X_AXES,
     X_AXIS_LABELS,
     break_at_support_edges,
@@ -58,7 +57,6 @@ __all__ = [
     "COLORS",
     "plot_bump_and_gradient",
     "plot_bump_family",
-    "plot_recovery_table_figure",
     "plot_sigma_trajectories",
     "plot_training",
 ]
@@ -367,81 +365,5 @@ def plot_sigma_trajectories(
         xlabel=next(iter(records.values()))[3],
         ylabel=r"width $\sigma$",
         title=r"Width $\sigma$ during training",
-    )
-    return fig
-
-
-def plot_recovery_table_figure(
-    true_sigmas: Sequence[float], learned: Mapping[str, Sequence[float]]
-) -> Figure:
-    """Plot the learned against the true widths on log-log axes, one marker style per method.
-
-    A dashed identity line marks perfect recovery. The markers are open and
-    of decreasing size, so methods that agree stay visible on top of each
-    other. Learned values that cannot be shown on a log axis (``nan``,
-    ``inf``, ``<= 0``: failed fits) are left out and counted in the legend.
-
-    Args:
-        true_sigmas: The widths the data were generated with, all ``> 0``.
-        learned: For each method's name, the learned widths, in the order of
-            ``true_sigmas``.
-
-    Returns:
-        The figure.
-
-    Raises:
-        ValueError: for no true width, a true width that is not finite and
-            ``> 0``, no method, or a method with the wrong number of values.
-
-    """
-    true = np.asarray(true_sigmas, dtype=np.float64).ravel()
-    if true.size == 0 or not (np.isfinite(true) & (true > 0)).all():
-        raise ValueError(
-            f"true_sigmas must be a non-empty sequence of finite widths > 0 (log axes), "
-            f"got {true_sigmas!r}."
-        )
-    if not isinstance(learned, Mapping) or not learned:
-        raise ValueError(
-            f"learned must be a non-empty mapping of method name to widths, got {learned!r}."
-        )
-    values = {name: np.asarray(v, dtype=np.float64).ravel() for name, v in learned.items()}
-    for name, v in values.items():
-        if v.shape != true.shape:
-            raise ValueError(
-                f"method {name!r} has {v.size} learned widths for {true.size} true ones."
-            )
-    everything = np.concatenate([true, *values.values()])
-    everything = everything[np.isfinite(everything) & (everything > 0)]
-    low, high = everything.min() / 1.5, everything.max() * 1.5
-
-    fig, ax = new_axes(figsize=(5.6, 5.0))
-    ax.plot(
-        [low, high], [low, high], color=COLORS["reference"], ls="--", lw=1.5, label="learned = true"
-    )
-    for i, (name, v) in enumerate(values.items()):
-        shown = np.isfinite(v) & (v > 0)
-        missing = int((~shown).sum())
-        ax.plot(
-            true[shown],
-            v[shown],
-            linestyle="none",
-            marker=SERIES_MARKERS[i % len(SERIES_MARKERS)],
-            markersize=max(4.0, 11.0 - 1.5 * i),
-            markerfacecolor="none",
-            markeredgewidth=1.8,
-            color=SERIES_COLORS[i % len(SERIES_COLORS)],
-            label=str(name) + (f" ({missing} failed, not shown)" if missing else ""),
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(low, high)
-    ax.set_ylim(low, high)
-    ax.set_aspect("equal")
-    style_axes(
-        ax,
-        xlabel=r"true $\sigma$ (used to generate the data)",
-        ylabel=r"learned $\sigma$",
-        title=r"Learned against true width $\sigma$",
-        legend_loc="upper left",
     )
     return fig

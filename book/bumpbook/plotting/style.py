@@ -2,7 +2,7 @@
 
 Each figure module (:mod:`~bumpbook.plotting.figures`,
 :mod:`~bumpbook.plotting.animation`, :mod:`~bumpbook.plotting.exercises`,
-:mod:`~bumpbook.plotting.beyond`) draws with these, so that a colour, a font
+and chapters 5 and 6) draws with these, so that a colour, a font
 size or a band's hatching means the same thing on every page.
 """
 
