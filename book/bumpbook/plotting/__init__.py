@@ -31,13 +31,9 @@ from bumpbook.plotting.beyond import (
     plot_width_gradients,
 )
 from bumpbook.plotting.exercises import (
-    plot_activation_histograms,
-    plot_convergence,
     plot_exploding_band,
     plot_failure_traces,
     plot_gradient_decay,
-    plot_kept_samples,
-    plot_layer_check,
 )
 from bumpbook.plotting.figures import (
     plot_bump_and_gradient,
@@ -54,16 +50,12 @@ __all__ = [
     "animation_html",
     "bump_animation",
     "plot_ablation_trajectories",
-    "plot_activation_histograms",
     "plot_bump_and_gradient",
     "plot_bump_family",
-    "plot_convergence",
     "plot_exploding_band",
     "plot_failure_traces",
     "plot_family_fits",
     "plot_gradient_decay",
-    "plot_kept_samples",
-    "plot_layer_check",
     "plot_localized_fits",
     "plot_per_feature_sigmas",
     "plot_recovery_table_figure",
