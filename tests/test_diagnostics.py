@@ -8,25 +8,21 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from step_records import fit_per_step
 
 import bumplib
 from bumpbook import AnswerBumpLayer, make_localized_model
 from bumpbook.diagnostics import (
     BadValueCounts,
-    ConvergenceRun,
-    asymptotic_mean_abs_grad_sigma,
     band_fraction,
     count_bad_values,
     count_nonfinite,
     edge_case_inputs,
-    epochs_to_converge,
     first_nonfinite,
-    fit_layer,
     layer_gradients,
     layer_inputs,
     localized_task,
     mean_abs_grad_sigma,
-    measure_epochs_to_converge,
     mse_between_widths,
     unfiltered_data,
 )
@@ -135,7 +131,7 @@ def test_layer_gradients_rejects_empty_input():
         layer_gradients(AnswerBumpLayer, [], 1.0)
 
 
-# --- fit_layer / first_nonfinite ----------------------------------------------------------------
+# --- first_nonfinite and failing fits ---------------------------------------------------------
 
 
 def test_first_nonfinite():
@@ -146,38 +142,21 @@ def test_first_nonfinite():
     assert first_nonfinite([]) is None
 
 
-def test_fit_layer_records_every_step():
+def test_a_per_step_record_stops_after_the_step_that_breaks_sigma():
     x, y, _ = bumplib.generate_data(0.5, n=256, seed=0)
-    history = fit_layer(AnswerBumpLayer(initial_sigma=0.1), x, y, epochs=1)
-    np.testing.assert_array_equal(history.steps, np.arange(9))  # 256 / 32 = 8 steps
-    assert history.sigmas.shape == (9, 1)
-    assert history.sigmas[-1, 0] > history.sigmas[0, 0] == pytest.approx(0.1)
-    assert np.isnan(history.losses[0])
-    assert np.isfinite(history.losses[1:]).all()
-
-
-def test_fit_layer_stops_when_sigma_is_nan():
-    x, y, _ = bumplib.generate_data(0.5, n=256, seed=0)
-    history = fit_layer(AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=3)
+    history = fit_per_step(AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=3)
     assert first_nonfinite(history.sigmas) == 1
     assert len(history.sigmas) == 2  # stopped after the step that made sigma nan
-    kept = fit_layer(
-        AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=1, stop_when_nonfinite=False
-    ).sigmas
-    assert len(kept) == 9
-    assert np.isnan(kept[1:]).all()
 
 
-def test_fit_layer_accepts_infinite_targets_and_rejects_bad_epochs():
+def test_infinite_targets_outside_the_support_leave_sigma_finite():
     x, y = unfiltered_data(2.0, -3.0, 3.0, n=2001, grid=True)
     assert np.isinf(y).any()
-    history = fit_layer(AnswerBumpLayer(initial_sigma=0.05), x, y, epochs=1, batch_size=2001)
+    history = fit_per_step(AnswerBumpLayer(initial_sigma=0.05), x, y, epochs=1, batch_size=2001)
     assert np.isinf(history.losses[1])
     # The infinite targets lie where the layer outputs 0, and tf.where passes no gradient
     # there: sigma itself stays finite.
     assert np.isfinite(history.sigmas).all()
-    with pytest.raises(ValueError, match="epochs"):
-        fit_layer(AnswerBumpLayer(), x, y, epochs=0)
 
 
 # --- gradient size, loss flatness, convergence --------------------------------------------------
@@ -186,15 +165,11 @@ def test_fit_layer_accepts_infinite_targets_and_rejects_bad_epochs():
 def test_mean_gradient_falls_as_one_over_sigma_squared():
     sigmas = np.array([10.0, 100.0, 1000.0])
     mean = mean_abs_grad_sigma(sigmas)
-    limit = asymptotic_mean_abs_grad_sigma(sigmas)
+    limit = math.exp(-1) / (3 * sigmas**2)  # e^-1 mean(x^2) / sigma^2 on (-1, 1)
     assert mean.shape == (3,)
     np.testing.assert_allclose(mean[1:], limit[1:], rtol=0.01)
     assert mean[0] == pytest.approx(limit[0], rel=0.1)
     assert mean[1] / mean[2] == pytest.approx(100.0, rel=0.01)
-    assert asymptotic_mean_abs_grad_sigma(1.0) == pytest.approx(math.exp(-1) / 3)
-    assert asymptotic_mean_abs_grad_sigma(2.0, x_range=(0.0, 3.0)) == pytest.approx(
-        math.exp(-1) * 3 / 4
-    )
 
 
 def test_mean_gradient_peaks_near_one():
@@ -216,26 +191,6 @@ def test_mse_between_widths():
     off = mse_between_widths([1.0, 4.0], [1.01, 4.04])  # 1% off at each width
     assert off.shape == (2,)
     assert off[1] < off[0] / 4
-
-
-def test_epochs_to_converge():
-    assert epochs_to_converge([0.1, 0.5, 0.995, 1.0], 1.0) == 2
-    assert epochs_to_converge([0.1, 0.5, 0.98], 1.0) is None
-    assert epochs_to_converge([0.1, np.nan], 1.0) is None
-    assert epochs_to_converge([0.1, 0.9], 1.0, rtol=0.2) == 1
-    with pytest.raises(ValueError, match="true_sigma must be > 0"):
-        epochs_to_converge([1.0], 0.0)
-
-
-def test_measure_epochs_to_converge_stops_at_the_first_close_epoch():
-    x, y, _ = bumplib.generate_data(0.2, n=512, seed=0)
-    run = measure_epochs_to_converge(x, y, 0.2, max_epochs=40)
-    assert isinstance(run, ConvergenceRun)
-    assert run.steps_per_epoch == 16
-    assert run.epochs == len(run.history) - 1  # stopped right there
-    assert abs(run.history[-1] - 0.2) <= 0.002 < abs(run.history[-2] - 0.2)
-    # At most about one learning rate (0.001) per step: at least (0.2 - sigma_0) / 0.001 steps.
-    assert run.epochs * 16 >= (0.2 - run.history[0]) / 0.001
 
 
 # --- a model with a bump layer inside -----------------------------------------------------------
@@ -336,8 +291,8 @@ def test_safe_denominator_layer_trains_to_zero_without_nan():
 
     bumplib.make_deterministic(0)
     x, y, _ = bumplib.generate_data(0.0, min_x=-0.01, max_x=0.01, n=320, seed=0)
-    answer = fit_layer(AnswerBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
-    safe = fit_layer(SafeDenominatorBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
+    answer = fit_per_step(AnswerBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
+    safe = fit_per_step(SafeDenominatorBumpLayer(initial_sigma=0.0015), x, y, epochs=1)
     assert np.isnan(answer.sigmas[-1, 0])
     assert np.isfinite(safe.sigmas).all()
     assert safe.sigmas[-1, 0] == 0.0

@@ -11,18 +11,15 @@ mpl.use("Agg")
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from step_records import fit_per_step
 
 import bumplib
 from bumpbook import AnswerBumpLayer
-from bumpbook.diagnostics import ConvergenceRun, fit_layer, layer_gradients, unfiltered_data
+from bumpbook.diagnostics import unfiltered_data
 from bumpbook.plotting.exercises import (
-    plot_activation_histograms,
-    plot_convergence,
     plot_exploding_band,
     plot_failure_traces,
     plot_gradient_decay,
-    plot_kept_samples,
-    plot_layer_check,
 )
 from bumpbook.plotting.style import MAX_FIGURE_WIDTH
 from bumplib import SigmaHistory, StableBumpLayer
@@ -107,9 +104,9 @@ def traces() -> dict[str, SigmaHistory]:
     x, y, _ = bumplib.generate_data(0.5, n=128, seed=0)
     x_inf, y_inf = unfiltered_data(2.0, -3.0, 3.0, n=2001, grid=True)
     return {
-        "AnswerBumpLayer at 0": fit_layer(AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=1),
-        "StableBumpLayer": fit_layer(StableBumpLayer(initial_sigma=0.1), x, y, epochs=1),
-        "inf targets": fit_layer(AnswerBumpLayer(), x_inf, y_inf, epochs=1, batch_size=2001),
+        "AnswerBumpLayer at 0": fit_per_step(AnswerBumpLayer(initial_sigma=0.0), x, y, epochs=1),
+        "StableBumpLayer": fit_per_step(StableBumpLayer(initial_sigma=0.1), x, y, epochs=1),
+        "inf targets": fit_per_step(AnswerBumpLayer(), x_inf, y_inf, epochs=1, batch_size=2001),
     }
 
 
@@ -136,52 +133,6 @@ def test_plot_failure_traces_needs_per_step_records():
         plot_failure_traces({})
 
 
-# --- exercise 2 ---------------------------------------------------------------------------------
-
-
-def test_plot_layer_check_counts_what_explodes():
-    x = np.linspace(-5.5, 5.5, 1001)
-    results = {
-        "AnswerBumpLayer": layer_gradients(AnswerBumpLayer, x, 5.0),
-        "StableBumpLayer": layer_gradients(StableBumpLayer, x, 5.0),
-    }
-    fig = plot_layer_check(results, 5.0)
-    axes = assert_complete(fig, 3)
-    assert_stacked_and_narrow(fig, axes)
-    for ax in axes:
-        texts = legend_texts(ax)
-        assert "StableBumpLayer: 0 values > 1, 0 nan/inf" in texts
-        thread = next(t for t in texts if t.startswith("AnswerBumpLayer:"))
-        assert not thread.startswith("AnswerBumpLayer: 0 values > 1, 0 nan")
-        assert ax.get_ylim() == (-1.5, 1.5)
-
-
-def test_plot_layer_check_rejects_other_results():
-    with pytest.raises(ValueError, match="LayerGradients"):
-        plot_layer_check({"a": np.zeros(3)}, 1.0)
-
-
-# --- exercise 3 ---------------------------------------------------------------------------------
-
-
-def test_plot_activation_histograms_reports_the_share_outside():
-    values = {"inside": np.linspace(-0.9, 0.9, 100), "wide": np.linspace(-3.0, 3.0, 100)}
-    fig = plot_activation_histograms(values)
-    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
-    (ax,) = assert_complete(fig, 1)
-    texts = legend_texts(ax)
-    assert texts[0] == "inside: min -0.9, max 0.9, 0% outside"
-    assert texts[1].startswith("wide: min -3, max 3, 66")
-    assert "safe range (-1.0, 1.0)" in texts
-
-
-def test_plot_activation_histograms_counts_nonfinite_and_rejects_empty():
-    fig = plot_activation_histograms({"a": [0.1, np.nan, np.inf, 0.2]})
-    assert legend_texts(fig.get_axes()[0])[0].endswith("2 nan/inf")
-    with pytest.raises(ValueError, match="no finite"):
-        plot_activation_histograms({"a": [np.nan]})
-
-
 # --- exercise 4 ---------------------------------------------------------------------------------
 
 
@@ -194,40 +145,3 @@ def test_plot_gradient_decay():
     assert any("slope" in t for t in legend_texts(ax))
     with pytest.raises(ValueError, match="sigmas"):
         plot_gradient_decay([1.0, 2.0], [1.0])
-
-
-def test_plot_convergence():
-    runs = [
-        ConvergenceRun(1.0, 3, np.array([0.05, 0.5, 0.9, 0.995]), 313),
-        ConvergenceRun(4.0, None, np.array([0.05, 0.6, 1.1]), 313),
-    ]
-    fig = plot_convergence(runs)
-    ax_epochs, ax_path = assert_complete(fig, 2)
-    assert_stacked_and_narrow(fig, [ax_epochs, ax_path])
-    # The reference line is a yardstick (steps of exactly eta), not called a bound.
-    for ax in (ax_epochs, ax_path):
-        assert not any("bound" in t for t in legend_texts(ax))
-        assert any("exactly" in t for t in legend_texts(ax))
-    measured = ax_epochs.get_lines()[0].get_ydata()
-    assert measured[0] == 3
-    assert np.isnan(measured[1])  # never converged: not drawn
-    bound = ax_epochs.get_lines()[1].get_ydata()
-    np.testing.assert_allclose(bound, [(1.0 - 0.05) / 0.313, (4.0 - 0.05) / 0.313])
-    assert "true $\\sigma$ = 4" in legend_texts(ax_path)
-    with pytest.raises(ValueError, match="ConvergenceRun"):
-        plot_convergence([])
-
-
-# --- exercise 5 ---------------------------------------------------------------------------------
-
-
-def test_plot_kept_samples_shades_the_band():
-    x, _, _ = bumplib.generate_data(2.0, -3.0, 3.0, n=5000, seed=0)
-    fig = plot_kept_samples(x, 2.0, (-3.0, 3.0), bins=60)
-    assert fig.get_figwidth() <= MAX_FIGURE_WIDTH
-    (ax,) = assert_complete(fig, 1)
-    assert "5000 samples" in legend_texts(ax)
-    heights = np.array([bar.get_height() for bar in ax.containers[0]])
-    assert heights.sum() == 5000
-    with pytest.raises(ValueError, match="bins"):
-        plot_kept_samples(x, 2.0, (-3.0, 3.0), bins=0)

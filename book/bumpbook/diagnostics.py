@@ -14,12 +14,10 @@ exercises ask of a bump layer or of its training data:
 * :func:`layer_gradients`, :func:`count_nonfinite` and
   :func:`edge_case_inputs`: a layer's output and its gradients with respect
   to ``x`` and ``sigma``, point by point, on inputs chosen to break it.
-* :func:`fit_layer` and :func:`first_nonfinite`: a Keras fit with the
-  thread's settings that records sigma after every step and stops as soon as
-  sigma is no longer finite.
-* :func:`mean_abs_grad_sigma`, :func:`asymptotic_mean_abs_grad_sigma`,
-  :func:`mse_between_widths` and :func:`measure_epochs_to_converge`: why a
-  large sigma needs more epochs.
+* :func:`first_nonfinite`: the first record of a training run whose sigma is
+  no longer finite.
+* :func:`mean_abs_grad_sigma` and :func:`mse_between_widths`: why a large
+  sigma needs more epochs.
 * :func:`localized_task` and :func:`layer_inputs`: a small regression task
   for a model with a bump layer inside, and the values that reach that layer.
 """
@@ -34,33 +32,25 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
-from bumpbook.answer_recipe import answer_recipe_model, make_model
-from bumpbook.compiled_loop import fit_compiled
 from bumpbook.portability import perturb_rounding
 from bumpbook.portable_answer_layer import PortableAnswerBumpLayer
-from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
 from bumplib.reference import bump, bump_grad_sigma
 from bumplib.validation import check_count, check_range, check_sigma
 
 __all__ = [
     "BadValueCounts",
-    "ConvergenceRun",
     "LayerGradients",
     "SafeDenominatorBumpLayer",
-    "asymptotic_mean_abs_grad_sigma",
     "band_fraction",
     "count_bad_values",
     "count_nonfinite",
     "edge_case_inputs",
-    "epochs_to_converge",
     "first_nonfinite",
-    "fit_layer",
     "layer_gradients",
     "layer_inputs",
     "localized_task",
     "mean_abs_grad_sigma",
-    "measure_epochs_to_converge",
     "mse_between_widths",
     "unfiltered_data",
 ]
@@ -318,95 +308,7 @@ def count_nonfinite(values: LayerGradients) -> dict[str, int]:
     }
 
 
-# --- training that may fail ---------------------------------------------------------------------
-
-
-class _StopWhenSigmaNotFinite(keras.callbacks.Callback):
-    """Stop training (silently) after the first step that leaves sigma ``nan`` or ``inf``."""
-
-    def __init__(self, layer: keras.layers.Layer) -> None:
-        super().__init__()
-        self.layer = layer
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Check sigma after each step."""
-        if not np.isfinite(self.layer.get_sigma()).all():
-            self.model.stop_training = True
-
-
-def fit_layer(
-    layer: keras.layers.Layer,
-    x: ArrayLike,
-    y: ArrayLike,
-    *,
-    epochs: int,
-    batch_size: int = 32,
-    seed: int = 0,
-    learning_rate: float | None = None,
-    stop_when_nonfinite: bool = True,
-    compiled: bool = True,
-) -> SigmaHistory:
-    """Train the one-layer model of the thread and record sigma after every optimizer step.
-
-    The model is :func:`~bumpbook.make_model` (``Input((1,)) -> layer``, MSE,
-    Adam with default settings unless ``learning_rate`` is given), trained by
-    ``model.fit`` with shuffling, or (``compiled=True``, the default) by
-    :func:`~bumpbook.fit_compiled`, which runs the same steps in one XLA loop
-    per epoch. Unlike :func:`~bumpbook.fit_answer_recipe`,
-    the data are not checked: ``y`` may hold ``inf``, which is the point of
-    some exercises.
-
-    Args:
-        layer: A fresh bump layer with a scalar sigma.
-        x: Inputs, shape ``(n, 1)``.
-        y: Targets, shape ``(n, 1)``; may hold ``nan`` or ``inf``.
-        epochs: Passes over the data, ``>= 1``.
-        batch_size: Mini-batch size (32, Keras' default, in the thread).
-        seed: Seeds Keras (and so the shuffling).
-        learning_rate: Adam's learning rate; Keras' default 0.001 when None.
-        stop_when_nonfinite: Stop right after the first step that leaves sigma
-            ``nan`` or ``inf`` (nothing can bring it back), so a failing run
-            costs no more time than it takes to fail.
-        compiled: Train with :func:`~bumpbook.fit_compiled` instead of
-            ``model.fit`` (the same steps, its own shuffle, many times faster).
-
-    Returns:
-        The :class:`~bumplib.SigmaHistory` that recorded the run:
-        ``sigmas[k]`` and ``losses[k]`` after ``steps[k]`` steps, the first
-        record being the state before training. Each loss is what Keras
-        reports after that step: the mean of the batch losses of the epoch
-        so far.
-
-    """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
-    keras.utils.set_random_seed(seed)
-    model = make_model(layer, learning_rate=learning_rate)
-    if compiled:
-        return fit_compiled(
-            model,
-            x,
-            y,
-            batch_size=batch_size,
-            epochs=epochs,
-            seed=seed,
-            every_step=True,
-            stop_when_nonfinite=stop_when_nonfinite,
-            layer=layer,
-        )
-    history = SigmaHistory(layer, every_n_batches=1)
-    callbacks: list[keras.callbacks.Callback] = [history]
-    if stop_when_nonfinite:
-        callbacks.append(_StopWhenSigmaNotFinite(layer))
-    model.fit(
-        np.asarray(x, dtype=np.float32),
-        np.asarray(y, dtype=np.float32),
-        batch_size=batch_size,
-        epochs=epochs,
-        verbose=0,
-        callbacks=callbacks,
-    )
-    return history
+# --- training that fails ---------------------------------------------------------------------
 
 
 def first_nonfinite(values: ArrayLike) -> int | None:
@@ -457,24 +359,6 @@ def mean_abs_grad_sigma(
     return np.abs(bump_grad_sigma(x[:, None], s.ravel()[None, :])).mean(axis=0).reshape(s.shape)
 
 
-def asymptotic_mean_abs_grad_sigma(
-    sigmas: ArrayLike, x_range: tuple[float, float] = (-1.0, 1.0)
-) -> NDArray[np.float64]:
-    """Return ``exp(-1) * mean(x**2) / sigma**2``, the large-sigma limit of the mean gradient.
-
-    For ``|x|`` much smaller than ``sqrt(sigma)``, ``phi -> exp(-1)`` and
-    ``(sigma - x**2)**2 -> sigma**2``, so ``d(phi)/d(sigma) = phi * x**2 /
-    (sigma - x**2)**2`` tends to ``exp(-1) * x**2 / sigma**2``. Averaged over
-    ``x`` uniform in ``(a, b)``, ``mean(x**2) = (b**3 - a**3) / (3 (b - a))``
-    (1/3 on ``(-1, 1)``).
-    """
-    low, high = check_range(x_range, "x_range")
-    mean_x2 = (high**3 - low**3) / (3 * (high - low))
-    s = np.asarray(sigmas, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return math.exp(-1.0) * mean_x2 / s**2
-
-
 def mse_between_widths(
     sigma: ArrayLike,
     other: ArrayLike,
@@ -491,88 +375,6 @@ def mse_between_widths(
     x = _midpoints(x_range, num)[:, None]
     diff = bump(x, a.ravel()[None, :]) - bump(x, b.ravel()[None, :])
     return np.mean(diff**2, axis=0).reshape(a.shape)
-
-
-def epochs_to_converge(history: ArrayLike, true_sigma: float, rtol: float = 0.01) -> int | None:
-    """Return the first record index whose sigma is within ``rtol`` (relative) of ``true_sigma``.
-
-    ``history[0]`` is sigma before training and ``history[k]`` sigma after
-    ``k`` epochs, so the index is the number of epochs; None if no record
-    gets that close (``nan`` never does).
-    """
-    true_sigma = check_sigma(true_sigma, "true_sigma", positive=True)
-    values = np.asarray(history, dtype=np.float64).ravel()
-    with np.errstate(invalid="ignore"):
-        close = np.abs(values - true_sigma) <= rtol * true_sigma
-    hits = np.flatnonzero(close)
-    return int(hits[0]) if hits.size else None
-
-
-class ConvergenceRun(NamedTuple):
-    """How many epochs the thread's recipe needed to bring sigma within ``rtol`` of the truth.
-
-    Attributes:
-        true_sigma: The width the data were made with.
-        epochs: Epochs until sigma was first within ``rtol``; None if it never
-            was within ``max_epochs``.
-        history: Sigma before training and after each epoch run.
-        steps_per_epoch: Optimizer steps in one epoch.
-
-    """
-
-    true_sigma: float
-    epochs: int | None
-    history: NDArray[np.float64]
-    steps_per_epoch: int
-
-
-def measure_epochs_to_converge(
-    x: ArrayLike,
-    y: ArrayLike,
-    true_sigma: float,
-    *,
-    rtol: float = 0.01,
-    max_epochs: int = 100,
-    batch_size: int = 32,
-    seed: int = 0,
-) -> ConvergenceRun:
-    """Train sigma with the thread's recipe until it is within ``rtol`` of ``true_sigma``.
-
-    The recipe is that of :func:`~bumpbook.fit_answer_recipe`: a
-    :class:`~bumpbook.AnswerBumpLayer` starting from a width drawn uniformly in
-    ``[0, 0.1]`` (from ``seed``), Adam with default settings, mini-batches of
-    ``batch_size``, MSE. Only the number of epochs differs: training stops
-    after the first epoch that ends with ``|sigma - true_sigma| <= rtol *
-    true_sigma``, or after ``max_epochs``. The steps run in one XLA loop per
-    epoch (:func:`~bumpbook.fit_compiled`).
-
-    Returns:
-        A :class:`ConvergenceRun`.
-
-    """
-    true_sigma = check_sigma(true_sigma, "true_sigma", positive=True)
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
-        raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}.")
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y, dtype=np.float32)
-    layer, model = answer_recipe_model(seed)
-    record = fit_compiled(
-        model,
-        x,
-        y,
-        batch_size=batch_size,
-        epochs=max_epochs,
-        seed=seed,
-        layer=layer,
-        until=lambda sigmas: epochs_to_converge(sigmas[:, 0], true_sigma, rtol) is not None,
-    )
-    history = record.sigmas[:, 0].astype(np.float64)
-    return ConvergenceRun(
-        true_sigma=true_sigma,
-        epochs=epochs_to_converge(history, true_sigma, rtol),
-        history=history,
-        steps_per_epoch=math.ceil(len(x) / batch_size),
-    )
 
 
 # --- a model with a bump layer inside -----------------------------------------------------------

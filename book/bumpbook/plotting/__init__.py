@@ -22,13 +22,9 @@ from __future__ import annotations
 
 from bumpbook.plotting.animation import animation_html, bump_animation
 from bumpbook.plotting.exercises import (
-    plot_activation_histograms,
-    plot_convergence,
     plot_exploding_band,
     plot_failure_traces,
     plot_gradient_decay,
-    plot_kept_samples,
-    plot_layer_check,
 )
 from bumpbook.plotting.figures import (
     plot_bump_and_gradient,
@@ -42,15 +38,11 @@ __all__ = [
     "COLORS",
     "animation_html",
     "bump_animation",
-    "plot_activation_histograms",
     "plot_bump_and_gradient",
     "plot_bump_family",
-    "plot_convergence",
     "plot_exploding_band",
     "plot_failure_traces",
     "plot_gradient_decay",
-    "plot_kept_samples",
-    "plot_layer_check",
     "plot_sigma_trajectories",
     "plot_training",
 ]
