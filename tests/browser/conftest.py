@@ -37,7 +37,7 @@ def pages_of(html_dir: Path) -> list[str]:
         page.relative_to(html_dir).as_posix()
         for page in html_dir.rglob("*.html")
         if page.relative_to(html_dir).parts[0] not in NOT_PAGES
-        and _REDIRECT_MARK not in page.read_text(encoding="utf-8", errors="replace")[:2000]
+        and _REDIRECT_MARK not in page.read_text(encoding="utf-8", errors="replace")[:2000].lower()
     )
 
 

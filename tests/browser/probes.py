@@ -268,14 +268,18 @@ def check_solutions(page: Any) -> list[str]:
 def check_synced_tabs(page: Any) -> list[str]:
     """In each sphinx-design sync group, choosing a tab in one set chooses it in all its twins.
 
-    For every tab of every set of a group, the probe clicks it and then looks
+    For every tab of every set of a group, the probe chooses it (by a click on its
+    label, after one on a sibling's if it is already chosen) and then looks
     at each other set of the group that has a tab with the same sync id: that
     tab must be selected there too, and its panel shown.
     """
     problems = []
     for group, tab_sets in page.evaluate(_SYNC_GROUPS_JS).items():
         for number, tabs in enumerate(tab_sets, start=1):
-            for sync_id, input_id in tabs:
+            for index, (sync_id, input_id) in enumerate(tabs):
+                if page.locator(f"#{input_id}").is_checked() and len(tabs) > 1:
+                    # choosing the chosen tab changes nothing: choose a sibling first
+                    page.locator(f"label[for='{tabs[index - 1][1]}']").click()
                 page.locator(f"label[for='{input_id}']").click()
                 for other, twins in enumerate(tab_sets, start=1):
                     twin = dict(twins).get(sync_id)
@@ -307,7 +311,10 @@ def check_accessibility(page: Any, axe: Axe | None = None) -> list[str]:
     Each problem names the rule, its impact, axe's help text and link, and the
     first nodes it found (their selectors and what axe says is wrong).
     """
-    response = (axe or Axe()).run(page).response
+    # preload off: axe would fetch the stylesheets' @import targets itself, relative to the
+    # page instead of the stylesheet (404s); the rule it preloads for is css-orientation-lock.
+    options = {"resultTypes": ["violations"], "preload": False}
+    response = (axe or Axe()).run(page, options=options).response
     problems = []
     for violation in response["violations"]:
         if violation["impact"] not in FAILING_IMPACTS:
@@ -318,6 +325,7 @@ def check_accessibility(page: Any, axe: Axe | None = None) -> list[str]:
             f"{violation['help']} ({violation['helpUrl']})"
         ]
         for node in nodes[:5]:
-            lines.append(f"    {' '.join(node['target'])}: {node['failureSummary'].splitlines()[-1]}")
+            summary = (node.get("failureSummary") or "").splitlines()[1:]  # after "Fix ...:"
+            lines.append(f"    {' '.join(node['target'])}: {'; '.join(s.strip() for s in summary)}")
         problems.append("\n".join(lines))
     return problems

@@ -57,7 +57,9 @@ def open_page(new_context: Any, origin: str, page_name: str, view: str) -> tuple
     context.on("request", on_request)
     context.on("response", on_response)
     context.on("requestfailed", on_failed)
-    context.on("console", lambda msg: msg.type == "error" and problems.append(f"console: {msg.text}"))
+    context.on(
+        "console", lambda msg: msg.type == "error" and problems.append(f"console: {msg.text}")
+    )
     context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
     page = context.new_page()
     page.goto(f"{origin}/{page_name}", wait_until="load")
