@@ -20,25 +20,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))  # local_site and check_book, shared with the build
 
-from check_book import NOT_PAGES  # noqa: E402
 from local_site import CHROMIUM_ARGS, serve  # noqa: E402
-
-_REDIRECT_MARK = 'http-equiv="refresh"'
+from probes import pages_of  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add ``--html-dir``, the built book to read."""
     parser.addoption("--html-dir", default=str(ROOT / "_build" / "html"), help="built HTML book")
-
-
-def pages_of(html_dir: Path) -> list[str]:
-    """Every page of the built site (not ``_static``/``_sources``, no redirect), as URL paths."""
-    return sorted(
-        page.relative_to(html_dir).as_posix()
-        for page in html_dir.rglob("*.html")
-        if page.relative_to(html_dir).parts[0] not in NOT_PAGES
-        and _REDIRECT_MARK not in page.read_text(encoding="utf-8", errors="replace")[:2000].lower()
-    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -13,10 +13,11 @@ import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
+from check_book import NOT_PAGES
 from local_site import MATHJAX_JS, MATHJAX_TIMEOUT_MS
 
 #: How long an animation gets to change frame after Play, in milliseconds.
@@ -30,6 +31,7 @@ GENERIC_ALT = {
     "chart", "diagram", "figure", "graph", "image", "img", "output", "photo", "picture",
     "plot", "untitled",
 }  # fmt: skip
+_REDIRECT_MARK = 'http-equiv="refresh"'
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 
 #: Raw TeX as it shows when MathJax did not typeset a formula: a TeX command of
@@ -41,6 +43,16 @@ _RAW_TEX = re.compile(
     r"|\$\$"  # $$
     r"|(?<![\w$])\$(?=\S)[^$\n]{1,80}(?<=\S)\$(?![\w$])"  # $x^2$
 )
+
+
+def pages_of(html_dir: Path) -> list[str]:
+    """Every page of the built site (not ``_static``/``_sources``, no redirect), as URL paths."""
+    return sorted(
+        page.relative_to(html_dir).as_posix()
+        for page in html_dir.rglob("*.html")
+        if page.relative_to(html_dir).parts[0] not in NOT_PAGES
+        and _REDIRECT_MARK not in page.read_text(encoding="utf-8", errors="replace")[:2000].lower()
+    )
 
 
 def find_raw_tex(text: str, context: int = 25) -> list[str]:
@@ -103,7 +115,7 @@ def meaningless_alt(alt: str | None) -> str | None:
     text = alt.strip()
     if not text:
         return None
-    if "/" in text or PurePosixPath(text.lower()).suffix in IMAGE_SUFFIXES:
+    if " " not in text and ("/" in text or PurePosixPath(text.lower()).suffix in IMAGE_SUFFIXES):
         return f"alt {text[:60]!r} is a file name, not what the image shows"
     if text.lower().rstrip(".") in GENERIC_ALT:
         return f"alt {text!r} is a generic word, not what the image shows"

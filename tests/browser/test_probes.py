@@ -10,7 +10,6 @@ from typing import Any
 import probes
 import pytest
 import sphinx_design
-from conftest import pages_of
 from local_site import is_external, serve
 
 ORIGIN = "http://127.0.0.1:8123"
@@ -85,7 +84,11 @@ def test_pages_of_leaves_out_static_sources_and_redirects(tmp_path: Path) -> Non
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    assert pages_of(tmp_path) == ["_modules/bumplib/data.html", "chapters/one.html", "intro.html"]
+    assert probes.pages_of(tmp_path) == [
+        "_modules/bumplib/data.html",
+        "chapters/one.html",
+        "intro.html",
+    ]
 
 
 # --- overflow -------------------------------------------------------------------------------
@@ -127,6 +130,7 @@ def test_overflow_names_the_innermost_element_outside_scrolling_boxes() -> None:
         ("plot.", "is a generic word"),
         ("", None),  # decorative
         ("Binder logo", None),
+        ("The mean falls like exp(-1)/(3 sigma squared).", None),  # a slash in prose
         ("The bump for sigma = 0.5: a hill of height 0.37 cut off at x = 0.5.", None),
     ],
 )
