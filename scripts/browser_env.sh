@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 stamp=.venv/.browser-requirements-installed
 want="$(sha256sum requirements-browser.txt | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] ||
-   ! python -c 'import playwright.sync_api' 2>/dev/null; then
+   ! python -c 'import playwright.sync_api, pytest_playwright, axe_playwright_python' 2>/dev/null; then
   echo "Installing requirements-browser.txt into .venv"
   python -m pip install --quiet -r requirements-browser.txt
   echo "$want" > "$stamp"

@@ -8,8 +8,8 @@ the book (jupyter-book's ``singlehtml`` builder, warnings as errors) into
 Chromium; every folded solution and note is opened, MathJax (the local copy
 that the offline book ships) typesets every formula, and Chromium's own PDF
 printer writes ``_build/pdf/book.pdf`` (A4). Nothing is loaded from another
-host: a request that leaves the local server fails the run, as in
-``scripts/browser_check.py``, whose server and Chromium settings this uses.
+host: a request that leaves the local server fails the run, as in the browser
+test, whose server and Chromium settings (``scripts/local_site.py``) this uses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from browser_check import CHROMIUM_ARGS, MATHJAX_JS, MATHJAX_TIMEOUT_MS, BrowserCheck, is_external
+from local_site import CHROMIUM_ARGS, MATHJAX_JS, MATHJAX_TIMEOUT_MS, is_external, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,39 +36,34 @@ def print_pdf(html_dir: Path, pdf: Path, chromium: str) -> list[str]:
     """Print ``html_dir/intro.html`` (the whole book on one page) to ``pdf``; return problems."""
     from playwright.sync_api import sync_playwright
 
-    check = BrowserCheck(html_dir, chromium)
-    server = check.serve()
     problems: list[str] = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
-            )
-            page = browser.new_page()
-            page.on(
-                "request",
-                lambda request: (
-                    problems.append(f"request to another host: {request.url}")
-                    if is_external(request.url, check.origin)
-                    else None
-                ),
-            )
-            page.goto(f"{check.origin}/intro.html", wait_until="load")
-            state = page.evaluate(MATHJAX_JS, MATHJAX_TIMEOUT_MS * 6)
-            if not state.get("loaded") or state.get("error") or state.get("errors"):
-                problems.append(f"MathJax did not typeset the book: {state}")
-            page.evaluate(UNFOLD_JS)
-            page.emulate_media(media="print")
-            pdf.parent.mkdir(parents=True, exist_ok=True)
-            page.pdf(
-                path=str(pdf),
-                format="A4",
-                print_background=True,
-                margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
-            )
-            browser.close()
-    finally:
-        server.shutdown()
+    with serve(html_dir) as origin, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
+        )
+        page = browser.new_page()
+        page.on(
+            "request",
+            lambda request: (
+                problems.append(f"request to another host: {request.url}")
+                if is_external(request.url, origin)
+                else None
+            ),
+        )
+        page.goto(f"{origin}/intro.html", wait_until="load")
+        state = page.evaluate(MATHJAX_JS, MATHJAX_TIMEOUT_MS * 6)
+        if not state.get("loaded") or state.get("error") or state.get("errors"):
+            problems.append(f"MathJax did not typeset the book: {state}")
+        page.evaluate(UNFOLD_JS)
+        page.emulate_media(media="print")
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        page.pdf(
+            path=str(pdf),
+            format="A4",
+            print_background=True,
+            margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+        )
+        browser.close()
     return problems
 
 

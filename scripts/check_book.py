@@ -15,14 +15,10 @@ Usage::
    ``<link>``, ``src`` of ``<img>``, ``<script>``, ``<iframe>``, ``<source>``
    and ``<video>``/``<audio>`` must name an existing file inside ``HTML_DIR``,
    and a ``#fragment`` on an HTML target (or on the page itself) must be an
-   ``id`` (or an ``<a name>``) in that page. External URLs are not fetched;
-5. nothing a page loads comes from another host (the book must display
-   offline): no ``http(s)://`` or protocol-relative ``//`` URL in the ``src``
-   of ``<img>``, ``<script>``, ``<iframe>``, ``<source>``, ``<video>``,
-   ``<audio>`` or the ``href`` of a ``<link>`` (stylesheets, icons, preloads),
-   and none in a ``url(...)`` or ``@import`` of the site's CSS files. Plain
-   links (``<a href>``, to the repository or a cited page) are navigation, not
-   loads, and may point anywhere.
+   ``id`` (or an ``<a name>``) in that page. External URLs are not fetched.
+
+That nothing a page loads comes from another host is the browser test's check
+(``tests/browser``): it sees every request a page makes, and blocks it.
 
 Exit status 0 with a one-line summary when all is well; 1 with the list of
 problems otherwise; 2 for bad usage (no HTML directory, no ``_toc.yml``).
@@ -73,12 +69,6 @@ LINK_ATTRIBUTES = {
     "video": "src",
     "audio": "src",
 }
-#: Tags whose link is navigation, not something the page loads.
-NAVIGATION_TAGS = {"a"}
-_REMOTE_URL = re.compile(r"^(?:(?:https?|wss?|ftp):)?//", re.IGNORECASE)
-_CSS_REMOTE = re.compile(
-    r"""(?:url\(\s*|@import\s+)["']?((?:(?:https?:)?//)[^"')\s]+)""", re.IGNORECASE
-)
 _ANIMATION_IMG = re.compile(r"""<img\s[^>]*id=["']_anim_img[0-9a-f]+["']""")
 _ANIMATION_FRAME = re.compile(r"""frames\[\d+\]\s*=\s*["']data:image/[a-z+]+;base64,""")
 
@@ -180,11 +170,6 @@ def is_placeholder(notebook: Path) -> bool:
     return bool(metadata.get(section, {}).get(key, False))
 
 
-def loads_remotely(url: str) -> bool:
-    """Whether ``url`` makes the browser fetch from another host (not ``data:`` etc.)."""
-    return bool(_REMOTE_URL.match(url.strip()))
-
-
 def _is_external(url: str) -> bool:
     """Whether ``url`` points outside the built site (a scheme, or protocol-relative)."""
     return url.startswith("//") or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url))
@@ -251,15 +236,7 @@ class BookChecker:
         for page in sorted(self.html_dir.rglob("*.html")):
             if page.relative_to(self.html_dir).parts[0] not in NOT_PAGES:
                 self.check_links(page)
-        for stylesheet in sorted(self.html_dir.rglob("*.css")):
-            self.check_stylesheet(stylesheet)
         return self.report
-
-    def check_stylesheet(self, path: Path) -> None:
-        """Report each ``url(...)`` or ``@import`` of a CSS file that names another host."""
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for url in dict.fromkeys(_CSS_REMOTE.findall(text)):
-            self.report.problems.append(f"{self.rel(path)}: loads from another host: {url}")
 
     def check_chapter(self, name: str) -> None:
         """Check that the page of toc entry ``name`` exists, with its figures and animations."""
@@ -303,12 +280,6 @@ class BookChecker:
         """Check every internal link and resource reference of ``page``."""
         scan = self.scan(page)
         for tag, attr, url in scan.links:
-            if tag not in NAVIGATION_TAGS and loads_remotely(url):
-                self.report.problems.append(
-                    f'{self.rel(page)}: <{tag} {attr}="{url}">: loads from another host '
-                    "(the book must display offline: ship the file with the build)"
-                )
-                continue
             if not url or _is_external(url):
                 continue
             self.report.links += 1

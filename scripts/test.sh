@@ -73,7 +73,7 @@ else
   done
   notebooks "nbval"
   stage "book build and HTML check" bash scripts/build_book.sh
-  stage "book in headless Chromium (1280 px, 390 px)" bash scripts/browser_test.sh
+  stage "browser test: Chromium, axe (light, dark)" bash scripts/browser_test.sh
   stage "PDF of the whole book" bash scripts/build_pdf.sh
 fi
 

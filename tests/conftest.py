@@ -29,3 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "ignore:__array__ implementation doesn't accept a copy keyword"
             rf":DeprecationWarning:keras\.src\.backend\.{backend}\.core",
         )
+
+
+# The browser test (tests/browser) reads the built book in Chromium; it needs the book
+# built and requirements-browser.txt installed, and runs as its own stage:
+# bash scripts/browser_test.sh (which names the folder, so it is collected then).
+collect_ignore = ["browser"]

@@ -10,7 +10,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def _load():
-    sys.path.insert(0, str(SCRIPTS))  # build_pdf imports browser_check from beside it
+    sys.path.insert(0, str(SCRIPTS))  # build_pdf imports local_site from beside it
     try:
         spec = importlib.util.spec_from_file_location("build_pdf", SCRIPTS / "build_pdf.py")
         module = importlib.util.module_from_spec(spec)

@@ -32,7 +32,7 @@ from bumpbook.plotting import (
     plot_sigma_trajectories,
     plot_training,
 )
-from bumpbook.plotting.animation import self_contained_player
+from bumpbook.plotting.animation import ANIMATION_ALT, self_contained_player
 from bumplib.callbacks import SigmaHistory
 from bumplib.reference import bump, bump_grad_sigma, unstable_mask
 from bumplib.training import FitResult
@@ -455,6 +455,18 @@ def test_animation_html_player_needs_no_network_and_fits_a_phone():
     assert not re.search(r"[^-]width: 374px", html)  # the slider is no longer fixed at 374 px
     assert "max-width: 100%" in html
     assert "flex-wrap: wrap" in html
+
+
+def test_animation_html_player_has_alt_text_and_named_controls():
+    html = animation_html(sigmas=[0.5], num=21, alt="A hill <that> widens").data
+    assert re.search(r'<img id="_anim_img[0-9a-f]+" alt="A hill &lt;that&gt; widens">', html)
+    assert re.search(r'class="anim-slider" aria-label="Animation frame"', html)
+    for name in ("Play", "Pause", "Play backwards", "First frame", "Last frame"):
+        assert f'aria-label="{name}"' in html
+    default = animation_html(sigmas=[0.5], num=21).data
+    assert f'alt="{ANIMATION_ALT}"' in default
+    with pytest.raises(ValueError, match="alt must say what the animation shows"):
+        animation_html(sigmas=[0.5], num=21, alt=" ")
 
 
 def test_self_contained_player_rejects_an_unknown_template():

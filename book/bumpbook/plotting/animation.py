@@ -11,6 +11,7 @@ a notebook displays (``matplotlib``'s ``to_jshtml``, made by
 
 from __future__ import annotations
 
+import html as html_escape
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,13 @@ if TYPE_CHECKING:
     from IPython.display import HTML
     from matplotlib.artist import Artist
 
-__all__ = ["animation_html", "bump_animation", "self_contained_player"]
+__all__ = [
+    "ANIMATION_ALT",
+    "animation_html",
+    "bump_animation",
+    "label_player",
+    "self_contained_player",
+]
 
 _MARGINS = {"left": 0.1, "right": 0.98, "bottom": 0.13, "top": 0.92}  # of the 7 x 4 figure
 _YLIM = (-0.5, 1.5)  # fixed: the bump stays below exp(-1), exploding values leave the frame
@@ -60,6 +67,17 @@ _FONT_AWESOME_LINK = re.compile(
 )
 _ICON = re.compile(r"""<i class="(fa fa-[a-z-]+(?: fa-flip-horizontal)?)"></i>""")
 _STYLE = re.compile(r"<style>\s*\.animation \{.*?</style>", re.DOTALL)
+# The frame has no alt text and the slider no label: a screen reader announces an unnamed
+# image and an unnamed slider (axe: image-alt and label, critical).
+_FRAME = re.compile(r'<img id="(_anim_img[0-9a-f]+)">')
+_SLIDER = re.compile(r'(<input id="_anim_slider[0-9a-f]+" type="range" class="anim-slider")')
+#: What :func:`bump_animation` shows, for a reader who cannot see it: the frame's alt text.
+ANIMATION_ALT = (
+    "Animation as sigma grows from 0 to 5: the bump (solid red), its derivative with respect "
+    "to sigma (dotted green) and the support edges x = -sigma and x = sigma (dashed blue). "
+    "While sigma is below 1 the bump is a hill that widens; above 1 the curves leave the "
+    "frame between x = square root of sigma and x = sigma, where the formula explodes."
+)
 #: SVG paths (16 x 16 box) of the player's nine buttons, by matplotlib's icon classes.
 ICON_PATHS: dict[str, str] = {
     "fa fa-minus": "M3 7h10v2H3z",
@@ -102,16 +120,26 @@ def _icon_svg(match: re.Match[str]) -> str:
     )
 
 
-def self_contained_player(html: str) -> str:
-    """Return matplotlib's jshtml player ``html`` made offline and narrow-screen ready.
+def label_player(html: str, alt: str) -> str:
+    """Give the player's frame the alt text ``alt`` and its slider the name "Animation frame"."""
+    if not alt.strip():
+        raise ValueError("alt must say what the animation shows; got an empty text.")
+    html = _FRAME.sub(lambda m: f'<img id="{m.group(1)}" alt="{html_escape.escape(alt)}">', html)
+    return _SLIDER.sub(r'\1 aria-label="Animation frame"', html)
+
+
+def self_contained_player(html: str, alt: str = ANIMATION_ALT) -> str:
+    """Return matplotlib's jshtml player ``html`` made offline, accessible and narrow-screen ready.
 
     The Font Awesome stylesheet link (a CDN) is removed, each icon becomes an
-    inline SVG (the buttons keep their ``title`` and ``aria-label``), and the
+    inline SVG (the buttons keep their ``title`` and ``aria-label``), the frame
+    gets ``alt`` as its alternative text and the slider a name, and the
     player's style lets the frame, the slider and the row of buttons shrink
     (and the buttons wrap) to the width of their box, down to a phone's.
 
     Args:
         html: The output of ``Animation.to_jshtml()``.
+        alt: What the animation shows, in words (default: :data:`ANIMATION_ALT`).
 
     Returns:
         The same player with no reference to another host.
@@ -124,13 +152,15 @@ def self_contained_player(html: str) -> str:
     html, links = _FONT_AWESOME_LINK.subn("", html)
     html, icons = _ICON.subn(_icon_svg, html)
     html, styles = _STYLE.subn(lambda _: PLAYER_STYLE, html)
-    if (links, icons, styles) != (1, len(ICON_PATHS), 1):
+    frames, sliders = len(_FRAME.findall(html)), len(_SLIDER.findall(html))
+    if (links, icons, styles, frames, sliders) != (1, len(ICON_PATHS), 1, 1, 1):
         raise RuntimeError(
             f"matplotlib {mpl.__version__}'s jshtml player changed: found {links} Font "
-            f"Awesome link(s), {icons} icon(s) and {styles} style block(s), expected 1, "
-            f"{len(ICON_PATHS)} and 1; update bumpbook.plotting.animation."
+            f"Awesome link(s), {icons} icon(s), {styles} style block(s), {frames} frame(s) "
+            f"and {sliders} slider(s), expected 1, {len(ICON_PATHS)}, 1, 1 and 1; update "
+            "bumpbook.plotting.animation."
         )
-    return html
+    return label_player(html, alt)
 
 
 def _frame_title(sigma: float) -> str:
@@ -232,7 +262,9 @@ def bump_animation(
     return FuncAnimation(fig, draw, frames=frames, interval=interval, repeat=True)
 
 
-def animation_html(animation: Animation | None = None, **kwargs: Any) -> HTML:
+def animation_html(
+    animation: Animation | None = None, alt: str = ANIMATION_ALT, **kwargs: Any
+) -> HTML:
     """Return an animation as HTML with an embedded JavaScript player, looping.
 
     This is what a notebook shows so that the animation plays in the HTML
@@ -244,6 +276,8 @@ def animation_html(animation: Animation | None = None, **kwargs: Any) -> HTML:
 
     Args:
         animation: The animation; by default ``bump_animation(**kwargs)``.
+        alt: What the animation shows, the frame's alternative text (default:
+            :data:`ANIMATION_ALT`, which describes :func:`bump_animation`'s).
         **kwargs: Arguments of :func:`bump_animation`, only when
             ``animation`` is None.
 
@@ -251,7 +285,7 @@ def animation_html(animation: Animation | None = None, **kwargs: Any) -> HTML:
         An ``IPython.display.HTML`` object.
 
     Raises:
-        ValueError: if both ``animation`` and ``kwargs`` are given.
+        ValueError: if both ``animation`` and ``kwargs`` are given, or ``alt`` is empty.
         TypeError: if ``animation`` is not a matplotlib animation.
 
     """
@@ -267,4 +301,4 @@ def animation_html(animation: Animation | None = None, **kwargs: Any) -> HTML:
     elif not isinstance(animation, Animation):
         raise TypeError(f"expected a matplotlib Animation, got {type(animation).__name__}.")
     with mpl.rc_context(_JSHTML_RC):
-        return HTML(self_contained_player(animation.to_jshtml(default_mode="loop")))
+        return HTML(self_contained_player(animation.to_jshtml(default_mode="loop"), alt))
