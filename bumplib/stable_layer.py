@@ -24,14 +24,19 @@ from keras import ops
 
 from bumplib.backend import backend_name, fuse_on_tensorflow
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
+from bumplib.torch_fusion import compiles_on_torch, fuse_on_torch
 from bumplib.validation import check_sigma_values
 
 __all__ = [
     "PARAMETRIZATIONS",
     "StableBumpLayer",
+    "closed_form_gradients",
     "flushes_subnormals",
     "fused_guarded_forward",
+    "fused_torch_bump",
+    "guarded_bump",
     "guarded_forward",
+    "recomputed_gradients",
     "stable_bump",
     "sum_to_shape",
     "underflow_cutoff",
@@ -100,10 +105,25 @@ def underflow_cutoff(dtype: Any, backend: str | None = None) -> float:
         backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``; default the
             running backend.
     """
+    backend = backend or backend_name()
     name = keras.backend.standardize_dtype(dtype)
+    cutoff = _CUTOFFS.get((name, backend))  # a lookup, which torch.compile can trace
+    return _underflow_cutoff(name, backend) if cutoff is None else cutoff
+
+
+def _underflow_cutoff(name: str, backend: str) -> float:
+    """:func:`underflow_cutoff` of the dtype called ``name`` on ``backend``, computed."""
     info = ml_dtypes.finfo(name)
     smallest = info.tiny if flushes_subnormals(name, backend) else info.smallest_subnormal
     return 1.0 - math.log(float(smallest))
+
+
+#: :func:`underflow_cutoff` of every float dtype the layers compute in, by dtype and backend.
+_CUTOFFS = {
+    (name, backend): _underflow_cutoff(name, backend)
+    for name in ("float16", "bfloat16", "float32", "float64")
+    for backend in FLUSHING_DTYPES
+}
 
 
 def sum_to_shape(gradient: Any, operand: Any, full_shape: tuple[int | None, ...]) -> Any:
@@ -128,8 +148,10 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
 
     Returns ``(phi, q, w, inverse_root)``: the bump, ``q = x / sqrt(sigma)`` where
     ``x`` is kept (else a safe value), ``w = 1 - q**2`` and ``1 / sqrt(sigma)``.
-    Inside TensorFlow graphs XLA compiles it (:func:`~bumplib.backend.fuse_on_tensorflow`):
-    it has no reductions, so XLA computes it deterministically too.
+    Inside TensorFlow graphs XLA compiles it
+    (:func:`~bumplib.backend.fuse_on_tensorflow`), on PyTorch ``torch.compile`` does
+    (:mod:`bumplib.torch_fusion`): it has no reductions, so both compute it
+    deterministically too.
     """
     cutoff = underflow_cutoff(x.dtype)
     # Work on sigma's own (small) shape first. Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))):
@@ -150,8 +172,45 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
     return phi, q, w, inverse_root
 
 
+def closed_form_gradients(
+    upstream: Any, x: Any, sigma: Any, phi: Any, q: Any, w: Any, inverse_root: Any
+) -> tuple[Any, Any]:
+    """The gradients of the guarded bump, from :func:`guarded_forward`'s results.
+
+    Returns ``(d_x, d_sigma)``, ``upstream`` times the closed forms, each summed
+    down to its operand's shape (:func:`sum_to_shape`).
+    """
+    # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
+    # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
+    # buffer, and keeps XLA (when it compiles the whole step) from computing exp and the
+    # division twice for the two gradients.
+    full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
+    full_shape = tuple(phi.shape)
+    d_x = sum_to_shape(full_d_x, x, full_shape)
+    # d(phi)/d(sigma) = phi t**2 r**2 = d(phi)/dx * q * (-1 / (2 sqrt(sigma))).
+    d_sigma = sum_to_shape(full_d_x * q, sigma, full_shape) * (-0.5 * inverse_root)
+    return d_x, d_sigma
+
+
+def guarded_bump(x: Any, sigma: Any) -> Any:
+    """The guarded bump alone: :func:`guarded_forward`'s first result."""
+    return guarded_forward(x, sigma)[0]
+
+
+def recomputed_gradients(upstream: Any, x: Any, sigma: Any) -> tuple[Any, Any]:
+    """:func:`closed_form_gradients`, with the factors computed again from ``x`` and ``sigma``.
+
+    A fused loop computes the factors faster than it could read them back from memory.
+    """
+    return closed_form_gradients(upstream, x, sigma, *guarded_forward(x, sigma))
+
+
 #: :func:`guarded_forward`, compiled by XLA inside TensorFlow graphs, which would not fuse it.
 fused_guarded_forward = fuse_on_tensorflow(guarded_forward)
+
+#: The guarded bump with its gradients as one ``torch.autograd.Function`` of fused
+#: ``torch.compile`` kernels on PyTorch (:func:`~bumplib.torch_fusion.fuse_on_torch`).
+fused_torch_bump = fuse_on_torch(guarded_bump, recomputed_gradients)
 
 
 @ops.custom_gradient
@@ -162,18 +221,10 @@ def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     def grad(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
         if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by keyword
             (upstream,) = args
-        # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
-        # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
-        # buffer, and keeps XLA (when it compiles the whole step) from computing exp and the
-        # division twice for the two gradients. Without that, these stay TensorFlow operations
-        # that work in place: compiled on their own, like the forward pass, they would take
-        # fresh buffers for the output and the sum's operand (benchmarks/bench_throughput.py).
-        full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
-        full_shape = tuple(phi.shape)
-        d_x = sum_to_shape(full_d_x, x, full_shape)
-        # d(phi)/d(sigma) = phi t**2 r**2 = d(phi)/dx * q * (-1 / (2 sqrt(sigma))).
-        d_sigma = sum_to_shape(full_d_x * q, sigma, full_shape) * (-0.5 * inverse_root)
-        return d_x, d_sigma
+        # These stay TensorFlow operations that work in place: compiled on their own, like
+        # the forward pass, they would take fresh buffers for the output and the sum's
+        # operand (benchmarks/bench_throughput.py).
+        return closed_form_gradients(upstream, x, sigma, phi, q, w, inverse_root)
 
     return phi, grad
 
@@ -227,7 +278,11 @@ def stable_bump(x: Any, sigma: Any) -> Any:
     shape = tuple(sigma.shape)
     if len(shape) and math.prod(shape) == 1:
         sigma = ops.reshape(sigma, ())  # one width: scalar broadcasting is the fast kind
-    phi = _stable_bump_same_shape(ops.cast(x, compute_dtype), sigma)
+    x = ops.cast(x, compute_dtype)
+    if fused_torch_bump is not None and compiles_on_torch(x, sigma):
+        phi = fused_torch_bump(x, sigma)
+    else:
+        phi = _stable_bump_same_shape(x, sigma)
     return ops.cast(phi, dtype)
 
 

@@ -78,7 +78,7 @@ def stress_pairs(dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, sigma
 
 
-def _check_finite(y, d_x, d_sigma, upper):
+def check_finite(y, d_x, d_sigma, upper):
     for name, a in (("y", y), ("d_x", d_x), ("d_sigma", d_sigma)):
         a = np.asarray(a, dtype=np.float64)
         assert np.isfinite(a).all(), f"{name} not finite at {np.flatnonzero(~np.isfinite(a))[:5]}"
@@ -94,7 +94,7 @@ def test_stable_layer_finite_for_every_hard_pair(dtype, mode):
     layer = StableBumpLayer(sigma.astype(np.float64).tolist(), per_feature=True, dtype=dtype)
     layer.build((None, x.size))
     y, d_x, (d_sigma,) = gradient_function(layer, mode)(x[None], weights_of(layer))
-    _check_finite(y, d_x, d_sigma, upper=float(np.array(math.exp(-1)).astype(y.dtype)))
+    check_finite(y, d_x, d_sigma, upper=float(np.array(math.exp(-1)).astype(y.dtype)))
     assert y.dtype == np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
     # on its support |x| < min(sigma, sqrt(sigma)) the layer is the formula (rounded), 0 off it
     x64, s64 = x.astype(np.float64), sigma.astype(np.float64)
@@ -126,7 +126,7 @@ def test_stable_layer_reparametrized_finite(parametrization):
     stored = weights_of(layer)
     assert np.isfinite(stored[0]).all()
     y, d_x, (d_stored,) = gradient_function(layer, "compiled")(x[None], stored)
-    _check_finite(y, d_x, d_stored, upper=float(F32(math.exp(-1))))
+    check_finite(y, d_x, d_stored, upper=float(F32(math.exp(-1))))
     np.testing.assert_allclose(layer.get_sigma(), sigma, rtol=1e-5, atol=1e-37)
 
 
