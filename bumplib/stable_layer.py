@@ -4,10 +4,12 @@ This answers the thread's second exercise ("fix the layer so that it works for
 every input value") and also fixes the ``sigma == 0`` trap of the answer's
 final layer. It is written with ``keras.ops`` and ``keras.ops.custom_gradient``
 only, so it runs on the TensorFlow, JAX and PyTorch backends alike. Inside a
-TensorFlow graph XLA compiles its forward pass into one loop for each of the
-three tensors it keeps, where a graph without XLA (Keras' ``fit`` on a CPU)
-would run nine passes over memory; eagerly, and on machines with a device XLA
-cannot compile for (Apple's Metal, DirectML), it runs as those nine operations.
+TensorFlow graph XLA compiles its forward pass into one loop and its backward
+pass into another, where a graph without XLA (Keras' ``fit`` on a CPU) would
+run about sixteen passes over memory; on PyTorch ``torch.compile`` does the same
+(:mod:`bumplib.torch_fusion`). Eagerly on TensorFlow, and on machines with a
+device XLA cannot compile for (Apple's Metal, DirectML), it runs as a chain of
+operations; JAX fuses it with the rest of the step under ``jax.jit``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import ml_dtypes
 import numpy as np
 from keras import ops
 
-from bumplib.backend import backend_name, fuse_on_tensorflow
+from bumplib.backend import backend_name, fuse_on_tensorflow, xla_fuses_here
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.torch_fusion import compiles_on_torch, fuse_on_torch
 from bumplib.validation import check_sigma_values
@@ -32,7 +34,8 @@ __all__ = [
     "StableBumpLayer",
     "closed_form_gradients",
     "flushes_subnormals",
-    "fused_guarded_forward",
+    "fused_guarded_bump",
+    "fused_recomputed_gradients",
     "fused_torch_bump",
     "guarded_bump",
     "guarded_forward",
@@ -205,8 +208,10 @@ def recomputed_gradients(upstream: Any, x: Any, sigma: Any) -> tuple[Any, Any]:
     return closed_form_gradients(upstream, x, sigma, *guarded_forward(x, sigma))
 
 
-#: :func:`guarded_forward`, compiled by XLA inside TensorFlow graphs, which would not fuse it.
-fused_guarded_forward = fuse_on_tensorflow(guarded_forward)
+#: :func:`guarded_bump` and :func:`recomputed_gradients`, compiled by XLA inside TensorFlow
+#: graphs, which would not fuse them.
+fused_guarded_bump = fuse_on_tensorflow(guarded_bump)
+fused_recomputed_gradients = fuse_on_tensorflow(recomputed_gradients)
 
 #: The guarded bump with its gradients as one ``torch.autograd.Function`` of fused
 #: ``torch.compile`` kernels on PyTorch (:func:`~bumplib.torch_fusion.fuse_on_torch`).
@@ -216,15 +221,21 @@ fused_torch_bump = fuse_on_torch(guarded_bump, recomputed_gradients)
 @ops.custom_gradient
 def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
-    phi, q, w, inverse_root = fused_guarded_forward(x, sigma)
+    # Inside TensorFlow graphs XLA computes the bump in one loop, and the gradients in another
+    # that computes the factors again: cheaper than writing q and w and reading them back.
+    # Elsewhere (JAX, where jax.jit fuses the whole step, and eagerly) the factors are kept.
+    recompute = xla_fuses_here()
+    if recompute:
+        phi, factors = fused_guarded_bump(x, sigma), None
+    else:
+        phi, *factors = guarded_forward(x, sigma)
 
     def grad(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
         if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by keyword
             (upstream,) = args
-        # These stay TensorFlow operations that work in place: compiled on their own, like
-        # the forward pass, they would take fresh buffers for the output and the sum's
-        # operand (benchmarks/bench_throughput.py).
-        return closed_form_gradients(upstream, x, sigma, phi, q, w, inverse_root)
+        if recompute:
+            return fused_recomputed_gradients(upstream, x, sigma)
+        return closed_form_gradients(upstream, x, sigma, phi, *factors)
 
     return phi, grad
 
