@@ -25,6 +25,7 @@ __all__ = [
     "fuse_on_tensorflow",
     "require_tensorflow",
     "tf",
+    "xla_fuses_here",
     "xla_supports",
     "xla_supports_these_devices",
 ]
@@ -108,6 +109,16 @@ def xla_supports_these_devices() -> bool:
     return xla_supports(types, tf.test.is_built_with_cuda() or tf.test.is_built_with_rocm())
 
 
+def xla_fuses_here() -> bool:
+    """Return whether :func:`fuse_on_tensorflow`'s functions run compiled here and now.
+
+    That is: Keras runs on TensorFlow, the caller is inside a TensorFlow graph
+    (``tf.function``, which Keras' ``fit``, ``evaluate`` and ``predict`` run), and
+    XLA compiles for every device of the machine (:func:`xla_supports_these_devices`).
+    """
+    return backend_name() == "tensorflow" and tf.inside_function() and xla_supports_these_devices()
+
+
 def fuse_on_tensorflow(function: Callable[..., Any]) -> Callable[..., Any]:
     """Return ``function``, compiled by XLA inside TensorFlow graphs, as it is elsewhere.
 
@@ -126,11 +137,13 @@ def fuse_on_tensorflow(function: Callable[..., Any]) -> Callable[..., Any]:
     """
     if backend_name() != "tensorflow":
         return function
-    compiled = tf.function(function, jit_compile=True, autograph=False, reduce_retracing=True)
+    # No reduce_retracing: a function that sums over broadcast axes must see the static shapes
+    # (size-1 axes) of the graph it is called from, not shapes relaxed to unknown sizes or rank.
+    compiled = tf.function(function, jit_compile=True, autograph=False)
 
     @functools.wraps(function)
     def fused(*args: Any) -> Any:
-        if tf.inside_function() and xla_supports_these_devices():
+        if xla_fuses_here():
             return compiled(*args)
         return function(*args)
 

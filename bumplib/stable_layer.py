@@ -4,10 +4,12 @@ This answers the thread's second exercise ("fix the layer so that it works for
 every input value") and also fixes the ``sigma == 0`` trap of the answer's
 final layer. It is written with ``keras.ops`` and ``keras.ops.custom_gradient``
 only, so it runs on the TensorFlow, JAX and PyTorch backends alike. Inside a
-TensorFlow graph XLA compiles its forward pass into one loop for each of the
-three tensors it keeps, where a graph without XLA (Keras' ``fit`` on a CPU)
-would run nine passes over memory; eagerly, and on machines with a device XLA
-cannot compile for (Apple's Metal, DirectML), it runs as those nine operations.
+TensorFlow graph XLA compiles its forward pass into one loop and its backward
+pass into another, where a graph without XLA (Keras' ``fit`` on a CPU) would
+run about sixteen passes over memory; on PyTorch ``torch.compile`` does the same
+(:mod:`bumplib.torch_fusion`). Eagerly on TensorFlow, and on machines with a
+device XLA cannot compile for (Apple's Metal, DirectML), it runs as a chain of
+operations; JAX fuses it with the rest of the step under ``jax.jit``.
 """
 
 from __future__ import annotations
@@ -22,16 +24,22 @@ import ml_dtypes
 import numpy as np
 from keras import ops
 
-from bumplib.backend import backend_name, fuse_on_tensorflow
+from bumplib.backend import backend_name, fuse_on_tensorflow, xla_fuses_here
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
+from bumplib.torch_fusion import compiles_on_torch, fuse_on_torch
 from bumplib.validation import check_sigma_values
 
 __all__ = [
     "PARAMETRIZATIONS",
     "StableBumpLayer",
+    "closed_form_gradients",
     "flushes_subnormals",
-    "fused_guarded_forward",
+    "fused_guarded_bump",
+    "fused_recomputed_gradients",
+    "fused_torch_bump",
+    "guarded_bump",
     "guarded_forward",
+    "recomputed_gradients",
     "stable_bump",
     "sum_to_shape",
     "underflow_cutoff",
@@ -100,10 +108,25 @@ def underflow_cutoff(dtype: Any, backend: str | None = None) -> float:
         backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``; default the
             running backend.
     """
+    backend = backend or backend_name()
     name = keras.backend.standardize_dtype(dtype)
+    cutoff = _CUTOFFS.get((name, backend))  # a lookup, which torch.compile can trace
+    return _underflow_cutoff(name, backend) if cutoff is None else cutoff
+
+
+def _underflow_cutoff(name: str, backend: str) -> float:
+    """:func:`underflow_cutoff` of the dtype called ``name`` on ``backend``, computed."""
     info = ml_dtypes.finfo(name)
     smallest = info.tiny if flushes_subnormals(name, backend) else info.smallest_subnormal
     return 1.0 - math.log(float(smallest))
+
+
+#: :func:`underflow_cutoff` of every float dtype the layers compute in, by dtype and backend.
+_CUTOFFS = {
+    (name, backend): _underflow_cutoff(name, backend)
+    for name in ("float16", "bfloat16", "float32", "float64")
+    for backend in FLUSHING_DTYPES
+}
 
 
 def sum_to_shape(gradient: Any, operand: Any, full_shape: tuple[int | None, ...]) -> Any:
@@ -128,8 +151,10 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
 
     Returns ``(phi, q, w, inverse_root)``: the bump, ``q = x / sqrt(sigma)`` where
     ``x`` is kept (else a safe value), ``w = 1 - q**2`` and ``1 / sqrt(sigma)``.
-    Inside TensorFlow graphs XLA compiles it (:func:`~bumplib.backend.fuse_on_tensorflow`):
-    it has no reductions, so XLA computes it deterministically too.
+    Inside TensorFlow graphs XLA compiles it
+    (:func:`~bumplib.backend.fuse_on_tensorflow`), on PyTorch ``torch.compile`` does
+    (:mod:`bumplib.torch_fusion`): it has no reductions, so both compute it
+    deterministically too.
     """
     cutoff = underflow_cutoff(x.dtype)
     # Work on sigma's own (small) shape first. Keep |x| < min(sigma, sqrt(sigma * (1 - 1/T))):
@@ -150,30 +175,67 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
     return phi, q, w, inverse_root
 
 
-#: :func:`guarded_forward`, compiled by XLA inside TensorFlow graphs, which would not fuse it.
-fused_guarded_forward = fuse_on_tensorflow(guarded_forward)
+def closed_form_gradients(
+    upstream: Any, x: Any, sigma: Any, phi: Any, q: Any, w: Any, inverse_root: Any
+) -> tuple[Any, Any]:
+    """The gradients of the guarded bump, from :func:`guarded_forward`'s results.
+
+    Returns ``(d_x, d_sigma)``, ``upstream`` times the closed forms, each summed
+    down to its operand's shape (:func:`sum_to_shape`).
+    """
+    # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
+    # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
+    # buffer, and keeps XLA (when it compiles the whole step) from computing exp and the
+    # division twice for the two gradients.
+    full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
+    full_shape = tuple(phi.shape)
+    d_x = sum_to_shape(full_d_x, x, full_shape)
+    # d(phi)/d(sigma) = phi t**2 r**2 = d(phi)/dx * q * (-1 / (2 sqrt(sigma))).
+    d_sigma = sum_to_shape(full_d_x * q, sigma, full_shape) * (-0.5 * inverse_root)
+    return d_x, d_sigma
+
+
+def guarded_bump(x: Any, sigma: Any) -> Any:
+    """The guarded bump alone: :func:`guarded_forward`'s first result."""
+    return guarded_forward(x, sigma)[0]
+
+
+def recomputed_gradients(upstream: Any, x: Any, sigma: Any) -> tuple[Any, Any]:
+    """:func:`closed_form_gradients`, with the factors computed again from ``x`` and ``sigma``.
+
+    A fused loop computes the factors faster than it could read them back from memory.
+    """
+    return closed_form_gradients(upstream, x, sigma, *guarded_forward(x, sigma))
+
+
+#: :func:`guarded_bump` and :func:`recomputed_gradients`, compiled by XLA inside TensorFlow
+#: graphs, which would not fuse them.
+fused_guarded_bump = fuse_on_tensorflow(guarded_bump)
+fused_recomputed_gradients = fuse_on_tensorflow(recomputed_gradients)
+
+#: The guarded bump with its gradients as one ``torch.autograd.Function`` of fused
+#: ``torch.compile`` kernels on PyTorch (:func:`~bumplib.torch_fusion.fuse_on_torch`).
+fused_torch_bump = fuse_on_torch(guarded_bump, recomputed_gradients)
 
 
 @ops.custom_gradient
 def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
-    phi, q, w, inverse_root = fused_guarded_forward(x, sigma)
+    # Inside TensorFlow graphs XLA computes the bump in one loop, and the gradients in another
+    # that computes the factors again: cheaper than writing q and w and reading them back.
+    # Elsewhere (JAX, where jax.jit fuses the whole step, and eagerly) the factors are kept.
+    recompute = xla_fuses_here()
+    if recompute:
+        phi, factors = fused_guarded_bump(x, sigma), None
+    else:
+        phi, *factors = guarded_forward(x, sigma)
 
     def grad(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
         if upstream is None:  # TensorFlow and JAX pass it positionally, PyTorch by keyword
             (upstream,) = args
-        # d(phi)/dx = -2 phi t**2 r with r = x / sigma = q / sqrt(sigma): bounded factors,
-        # 0 wherever phi is 0. Dividing by w twice, last, lets TensorFlow reuse each step's
-        # buffer, and keeps XLA (when it compiles the whole step) from computing exp and the
-        # division twice for the two gradients. Without that, these stay TensorFlow operations
-        # that work in place: compiled on their own, like the forward pass, they would take
-        # fresh buffers for the output and the sum's operand (benchmarks/bench_throughput.py).
-        full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
-        full_shape = tuple(phi.shape)
-        d_x = sum_to_shape(full_d_x, x, full_shape)
-        # d(phi)/d(sigma) = phi t**2 r**2 = d(phi)/dx * q * (-1 / (2 sqrt(sigma))).
-        d_sigma = sum_to_shape(full_d_x * q, sigma, full_shape) * (-0.5 * inverse_root)
-        return d_x, d_sigma
+        if recompute:
+            return fused_recomputed_gradients(upstream, x, sigma)
+        return closed_form_gradients(upstream, x, sigma, phi, *factors)
 
     return phi, grad
 
@@ -227,7 +289,11 @@ def stable_bump(x: Any, sigma: Any) -> Any:
     shape = tuple(sigma.shape)
     if len(shape) and math.prod(shape) == 1:
         sigma = ops.reshape(sigma, ())  # one width: scalar broadcasting is the fast kind
-    phi = _stable_bump_same_shape(ops.cast(x, compute_dtype), sigma)
+    x = ops.cast(x, compute_dtype)
+    if fused_torch_bump is not None and compiles_on_torch(x, sigma):
+        phi = fused_torch_bump(x, sigma)
+    else:
+        phi = _stable_bump_same_shape(x, sigma)
     return ops.cast(phi, dtype)
 
 

@@ -13,11 +13,23 @@ from pathlib import Path
 import keras
 import pytest
 
+from bumplib import torch_fusion
+
 sys.path.insert(0, str(Path(__file__).parent))  # the autodiff helper module
 
 
 def pytest_report_header() -> str:
     return f"Keras backend: {keras.backend.backend()}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_torch_path():
+    """Run the stable bump's plain path on PyTorch, as ``use_compiled_kernels(False)`` documents.
+
+    Each new dtype and shape class would compile the fused kernels for seconds;
+    ``test_torch_fusion.py`` switches them on for its own tests.
+    """
+    torch_fusion.use_compiled_kernels(False)
 
 
 @pytest.fixture(autouse=True)

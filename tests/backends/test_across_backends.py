@@ -32,6 +32,8 @@ LOAD_AND_RUN = """
 import json, sys
 import keras, numpy as np
 import bumplib  # registers the layers
+from bumplib import torch_fusion
+torch_fusion.use_compiled_kernels(False)  # as in conftest.py: no compilation in the suite
 model = keras.saving.load_model(sys.argv[1])
 x = np.load(sys.argv[2])
 names = [type(layer).__name__ for layer in model.layers]

@@ -73,7 +73,7 @@ def stress_pairs(dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, sigma
 
 
-def _check_finite(y, d_x, d_sigma, upper):
+def check_finite(y, d_x, d_sigma, upper):
     for name, a in (("y", y), ("d_x", d_x), ("d_sigma", d_sigma)):
         a = np.asarray(a, dtype=np.float64)
         assert np.isfinite(a).all(), f"{name} not finite at {np.flatnonzero(~np.isfinite(a))[:5]}"
@@ -89,7 +89,7 @@ def test_stable_layer_finite_for_every_hard_pair(dtype, mode):
     layer = StableBumpLayer(sigma.astype(np.float64).tolist(), per_feature=True, dtype=dtype)
     layer.build((None, x.size))
     y, d_x, (d_sigma,) = gradient_function(layer, mode)(x[None], weights_of(layer))
-    _check_finite(y, d_x, d_sigma, upper=float(np.array(math.exp(-1)).astype(y.dtype)))
+    check_finite(y, d_x, d_sigma, upper=float(np.array(math.exp(-1)).astype(y.dtype)))
     assert y.dtype == np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
     # on its support |x| < min(sigma, sqrt(sigma)) the layer is the formula (rounded), 0 off it
     x64, s64 = x.astype(np.float64), sigma.astype(np.float64)
@@ -121,7 +121,7 @@ def test_stable_layer_reparametrized_finite(parametrization):
     stored = weights_of(layer)
     assert np.isfinite(stored[0]).all()
     y, d_x, (d_stored,) = gradient_function(layer, "compiled")(x[None], stored)
-    _check_finite(y, d_x, d_stored, upper=float(F32(math.exp(-1))))
+    check_finite(y, d_x, d_stored, upper=float(F32(math.exp(-1))))
     np.testing.assert_allclose(layer.get_sigma(), sigma, rtol=1e-5, atol=1e-37)
 
 
@@ -314,48 +314,76 @@ def test_import_does_not_load_tensorflow_on_other_backends():
     assert done.stdout.strip() == str(BACKEND == "tensorflow")
 
 
-def test_forward_pass_is_compiled_by_xla_inside_tensorflow_graphs_only():
-    """On TensorFlow XLA fuses the forward pass into one loop per tensor it returns, inside
-    graphs, and gives the plain function's values up to rounding; eagerly, and on the other
-    backends, it is the plain function."""
-    from bumplib.backend import tf, xla_supports_these_devices
-    from bumplib.stable_layer import fused_guarded_forward, guarded_forward
-
-    if BACKEND != "tensorflow":
-        assert fused_guarded_forward is guarded_forward
-        return
-    assert xla_supports_these_devices()  # a CPU-only machine
-    x = keras.ops.convert_to_tensor(np.linspace(-1.5, 1.5, 3001, dtype=F32).reshape(-1, 1))
-    sigma = keras.ops.convert_to_tensor(F32(0.7))
-    graph = tf.function(fused_guarded_forward).get_concrete_function(x, sigma).graph
-    calls = [op for op in graph.get_operations() if op.type == "PartitionedCall"]
-    assert [op.get_attr("_XlaMustCompile") for op in calls] == [True]
-    eager = [keras.ops.convert_to_numpy(t) for t in fused_guarded_forward(x, sigma)]
-    plain = [keras.ops.convert_to_numpy(t) for t in guarded_forward(x, sigma)]
-    for eager_tensor, plain_tensor in zip(eager, plain, strict=True):
-        np.testing.assert_array_equal(eager_tensor, plain_tensor)
+def full_size_loops(function, *args, shape: str) -> list[str]:
+    """The XLA loops (fusions) of ``function.compiled`` on ``args`` whose result has ``shape``."""
     # TensorFlow finds the default device with a random op unless it is named, and random
     # ops refuse to run unseeded under op determinism; naming it is deprecated, hence the filter.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "device_name is being deprecated", UserWarning)
-        hlo = fused_guarded_forward.compiled.experimental_get_compiler_ir(x, sigma)(
+        hlo = function.compiled.experimental_get_compiler_ir(*args)(
             stage="optimized_hlo", device_name="/device:CPU:0"
         )
     entry = hlo[hlo.index("ENTRY") :]
     loops = [line.split(" fusion(")[0] for line in entry.splitlines() if " fusion(" in line]
-    full_size_loops = [line for line in loops if "f32[3001,1]" in line]
-    assert len(full_size_loops) == 3, entry  # phi, q and w, each one loop
-    fused = [keras.ops.convert_to_numpy(t) for t in fused_guarded_forward.compiled(x, sigma)]
-    (phi, q, w, inverse_root), (phi_0, q_0, w_0, inverse_root_0) = fused, plain
+    return [line for line in loops if shape in line]
+
+
+def test_forward_and_backward_are_compiled_by_xla_inside_tensorflow_graphs_only():
+    """On TensorFlow XLA fuses the forward pass into one loop and the backward pass into a
+    few, inside graphs, and gives the plain functions' values up to rounding; eagerly, and
+    on the other backends, they are the plain functions."""
+    from bumplib.backend import tf, xla_supports_these_devices
+    from bumplib.stable_layer import (
+        closed_form_gradients,
+        fused_guarded_bump,
+        fused_recomputed_gradients,
+        guarded_bump,
+        guarded_forward,
+        recomputed_gradients,
+    )
+
+    if BACKEND != "tensorflow":
+        assert fused_guarded_bump is guarded_bump
+        assert fused_recomputed_gradients is recomputed_gradients
+        return
+    assert xla_supports_these_devices()  # a CPU-only machine
+    x = keras.ops.convert_to_tensor(np.linspace(-1.5, 1.5, 3001, dtype=F32).reshape(-1, 1))
+    sigma = keras.ops.convert_to_tensor(F32(0.7))
+    upstream = keras.ops.convert_to_tensor(np.linspace(0.5, 2.0, 3001, dtype=F32).reshape(-1, 1))
+    for function, args in (
+        (fused_guarded_bump, (x, sigma)),
+        (fused_recomputed_gradients, (upstream, x, sigma)),
+    ):
+        graph = tf.function(function).get_concrete_function(*args).graph
+        calls = [op for op in graph.get_operations() if op.type == "PartitionedCall"]
+        assert [op.get_attr("_XlaMustCompile") for op in calls] == [True]
+    np.testing.assert_array_equal(fused_guarded_bump(x, sigma), guarded_bump(x, sigma))
+    for eager, plain in zip(
+        fused_recomputed_gradients(upstream, x, sigma),
+        recomputed_gradients(upstream, x, sigma),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(eager, plain)
+    assert len(full_size_loops(fused_guarded_bump, x, sigma, shape="f32[3001,1]")) == 1
+    # q, d_x and the product summed for d_sigma: three loops where TensorFlow runs seven ops
+    backward = full_size_loops(fused_recomputed_gradients, upstream, x, sigma, shape="f32[3001,1]")
+    assert len(backward) <= 3, backward
+    phi_0, q_0, w_0, inverse_root_0 = guarded_forward(x, sigma)
+    phi_0, w_0 = keras.ops.convert_to_numpy(phi_0), keras.ops.convert_to_numpy(w_0)
+    d_x_0, d_sigma_0 = closed_form_gradients(upstream, x, sigma, phi_0, q_0, w_0, inverse_root_0)
+    phi = keras.ops.convert_to_numpy(fused_guarded_bump.compiled(x, sigma))
+    d_x, d_sigma = fused_recomputed_gradients.compiled(upstream, x, sigma)
     eps = float(np.finfo(F32).eps)
-    np.testing.assert_array_equal(q, q_0)
-    np.testing.assert_array_equal(inverse_root, inverse_root_0)
     # XLA may round 1 - q * q once (a fused multiply-add) where TensorFlow rounds twice: w
-    # moves by an ulp of 1, and phi = exp(-1 / w) by that much over w**2, relatively.
-    np.testing.assert_allclose(w, w_0, rtol=0, atol=eps)
+    # moves by an ulp of 1, and phi = exp(-1 / w) by that much over w**2, relatively; the
+    # gradient, phi / w**2 times bounded factors, by that and twice an ulp of 1 over w.
     assert np.all(np.abs(phi - phi_0) <= phi_0 * (eps / w_0**2 + 4 * eps)), "phi moved too far"
     assert np.all(np.isfinite(phi))
     assert np.count_nonzero(phi) > 1000  # the bump itself, not only its safe zeros
+    d_x, d_x_0 = keras.ops.convert_to_numpy(d_x), keras.ops.convert_to_numpy(d_x_0)
+    bound = np.abs(d_x_0) * (eps / w_0**2 + 2 * eps / w_0 + 8 * eps)
+    assert np.all(np.abs(d_x - d_x_0) <= bound), "d_x moved too far"
+    assert float(d_sigma) == pytest.approx(float(d_sigma_0), rel=1e-5)
 
 
 @pytest.mark.parametrize(
