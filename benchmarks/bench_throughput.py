@@ -49,8 +49,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import importlib.metadata
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -286,6 +288,11 @@ def main() -> None:
         default="default,bfc",
         help="TensorFlow's CPU allocators to run with: default, bfc or both (default: both)",
     )
+    parser.add_argument(
+        "--json",
+        metavar="PATH",
+        help="also write every timing, the machine and the verdicts to PATH (JSON)",
+    )
     args = parser.parse_args()
     if args.repeats < 3:
         parser.error(f"--repeats must be at least 3 for a median, got {args.repeats}.")
@@ -333,8 +340,30 @@ def main() -> None:
                 f"{fast:>5.2f}x {median:>5.2f}x {r['fastest'] / best[r['size']]:>10.2f}x"
             )
     print()
-    for line in verdicts(results_by_run):
+    lines = verdicts(results_by_run)
+    for line in lines:
         print(line)
+    if args.json:
+        record = {
+            "machine": {
+                "processor": platform.processor() or platform.machine(),
+                "cpus": os.cpu_count(),
+            },
+            "python": platform.python_version(),
+            "versions": {
+                name: importlib.metadata.version(name)
+                for name in ("keras", "tensorflow-cpu", "jax", "torch")
+            },
+            "repeats": args.repeats,
+            "runs": [
+                {"backend": backend, "allocator": allocator, "results": results}
+                for (backend, allocator), results in results_by_run.items()
+            ],
+            "verdicts": lines,
+        }
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(record, file, indent=1)
+            file.write("\n")
 
 
 def verdicts(results_by_run: dict[tuple[str, str], list[dict]]) -> list[str]:
