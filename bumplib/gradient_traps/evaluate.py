@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,9 +89,12 @@ def batched_target(spec: SearchSpec, dtype: str) -> Callable[..., Any]:
     names = spec.variables
     if spec.layer_config is None:
         function = spec.target
+        order = _positional_order(function, names)
 
         def call(*tensors: Any) -> Any:
-            out = function(**dict(zip(names, tensors, strict=True)))
+            named = dict(zip(names, tensors, strict=True))
+            # by position: TensorFlow's custom gradients ignore tensors passed by keyword
+            out = function(*[named[name] for name in order])
             return _checked_output(out, tensors[0])
 
         return call
@@ -106,6 +110,17 @@ def batched_target(spec: SearchSpec, dtype: str) -> Callable[..., Any]:
         return _checked_output(ops.reshape(out, (-1,)) if len(out.shape) == 2 else out, x)
 
     return call_layer
+
+
+def _positional_order(function: Callable[..., Any], names: Sequence[str]) -> list[str]:
+    """The variables in the order of ``function``'s arguments (``names``' order if unknown)."""
+    try:
+        arguments = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return list(names)
+    if sorted(set(arguments) & set(names)) != sorted(names):
+        return list(names)
+    return [a for a in arguments if a in names]
 
 
 def _checked_output(out: Any, first: Any) -> Any:

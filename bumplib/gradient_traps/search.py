@@ -75,8 +75,9 @@ def find_gradient_traps(
     """Search ``target`` for gradient traps at its hard points, on the running Keras backend.
 
     Args:
-        target: A function of tensors written with ``keras.ops``, called with
-            every input and parameter by keyword and acting element-wise (one
+        target: A function of tensors written with ``keras.ops``, with one
+            argument per input and parameter (matched by name, passed in the
+            order of its arguments), acting element-wise (one
             value per point; reduce a vector operation to one number inside
             it), or a Keras layer whose trainable weights (each one number) are
             the parameters. A layer is re-created from its config in each dtype.

@@ -256,12 +256,15 @@ def make_spec(
 
 
 def _check_function_signature(function: Callable[..., Any], names: list[str]) -> None:
-    """Check that ``function`` accepts every variable by keyword."""
+    """Check that ``function`` has an argument named after each variable."""
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
         return  # a builtin without a signature: calling it will tell
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    takes_any = any(
+        p.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+        for p in signature.parameters.values()
+    )
     accepted = {
         n
         for n, p in signature.parameters.items()
@@ -270,7 +273,7 @@ def _check_function_signature(function: Callable[..., Any], names: list[str]) ->
     missing = [n for n in names if n not in accepted]
     if missing and not takes_any:
         raise ValueError(
-            f"the function takes {sorted(accepted)} but the search passes {names} by keyword; "
+            f"the function takes {sorted(accepted)} but the search passes {names} by name; "
             f"{missing} are not among its arguments."
         )
 
