@@ -176,10 +176,15 @@ def test_masked_log_has_a_nonfinite_gradient_at_zero():
     assert not report
 
 
+@ops.custom_gradient
 def lossy_square(x):
-    """Exact in float64, 1 % off in float32: a gradient the float64 reference must catch."""
-    factor = 1.0 if keras.backend.standardize_dtype(x.dtype) == "float64" else 1.01
-    return factor * ops.square(x)
+    """Exact in float64; in float32 its gradient is 1 % off: the float64 reference must see it."""
+    factor = 2.0 if keras.backend.standardize_dtype(x.dtype) == "float64" else 2.02
+
+    def grad(*args, upstream=None):
+        return (args[0] if upstream is None else upstream) * factor * x
+
+    return ops.square(x), grad
 
 
 @ops.custom_gradient

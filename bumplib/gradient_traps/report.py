@@ -89,18 +89,21 @@ def _agree(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
 
 
 def compare(
-    first: Evaluation, second: Evaluation, tol: float
+    first: Evaluation, second: Evaluation, tol: float, at_jump: np.ndarray
 ) -> list[tuple[int, str, float, float]]:
     """Return ``(point, quantity, first, second)`` wherever two evaluations disagree.
 
-    Compared: the value, and each gradient where both values are finite.
+    Compared: the value, and each gradient where both values are finite. At a
+    point ``at_jump`` (see :func:`~bumplib.gradient_traps.search.find_gradient_traps`)
+    only whether each is finite is compared: rounding decides the branch there.
     """
     out = []
     finite = np.isfinite(first.value) & np.isfinite(second.value)
     quantities = [("value", first.value, second.value, np.ones_like(finite))]
     quantities += [(f"d/d{n}", g, second.gradients[n], finite) for n, g in first.gradients.items()]
     for quantity, a, b, where in quantities:
-        for i in np.flatnonzero(where & ~_agree(a, b, tol)):
+        differs = np.where(at_jump, np.isfinite(a) != np.isfinite(b), ~_agree(a, b, tol))
+        for i in np.flatnonzero(where & differs):
             out.append((int(i), quantity, float(a[i]), float(b[i])))
     return out
 
@@ -121,6 +124,7 @@ class TrapReport:
         evaluations: ``(backend, dtype, mode)`` -> evaluation, for merging.
         points_of: Dtype -> variable -> float64 values (the points).
         labels_of: Dtype -> what each point's inputs are.
+        jumps_of: Dtype -> which points are at a jump, where rounding decides the branch.
     """
 
     target: str
@@ -134,6 +138,7 @@ class TrapReport:
     evaluations: dict[tuple[str, str, str], Evaluation] = field(default_factory=dict, repr=False)
     points_of: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     labels_of: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    jumps_of: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __bool__(self) -> bool:
         """A report is true when it found nothing and every requested mode ran."""
@@ -235,6 +240,8 @@ class TrapReport:
         for dtype, columns in self.points_of.items():
             for name, values in columns.items():
                 arrays[f"points/{dtype}/{name}"] = values
+        for dtype, at_jump in self.jumps_of.items():
+            arrays[f"jumps/{dtype}/-"] = at_jump
         np.savez(folder / "evaluations.npz", **arrays)
 
     @classmethod
@@ -260,6 +267,9 @@ class TrapReport:
                 if parts[0] == "points":
                     report.points_of.setdefault(parts[1], {})[parts[2]] = arrays[key]
                     continue
+                if parts[0] == "jumps":
+                    report.jumps_of[parts[1]] = arrays[key]
+                    continue
                 values.setdefault(tuple(parts[:3]), {})["/".join(parts[3:])] = arrays[key]
         for key, items in values.items():
             report.evaluations[key] = Evaluation(
@@ -281,7 +291,7 @@ def merge_reports(reports: Mapping[str, TrapReport | str], target: str) -> TrapR
     in the same dtype and mode, each value and gradient is compared with the
     first backend's (in the order given): a point where they disagree beyond
     the dtype's tolerance, or where one is finite and the other is not, is a
-    ``backend-mismatch``.
+    ``backend-mismatch`` (at a point at a jump on any backend, only the latter).
     """
     ran = {b: r for b, r in reports.items() if isinstance(r, TrapReport)}
     statuses = {b: (r if isinstance(r, str) else "ran") for b, r in reports.items()}
@@ -298,6 +308,9 @@ def merge_reports(reports: Mapping[str, TrapReport | str], target: str) -> TrapR
         points_of=first.points_of if first is not None else {},
         labels_of=first.labels_of if first is not None else {},
     )
+    for report in ran.values():  # a jump on any backend is a jump
+        for dtype, at_jump in report.jumps_of.items():
+            merged.jumps_of[dtype] = merged.jumps_of.get(dtype, at_jump) | at_jump
     for report in ran.values():
         merged.evaluations.update(report.evaluations)
         for dtype, columns in report.points_of.items():
@@ -314,7 +327,8 @@ def merge_reports(reports: Mapping[str, TrapReport | str], target: str) -> TrapR
         base = merged.evaluations.get((names[0], dtype, mode))
         if base is None:
             continue
-        for i, quantity, here, there in compare(evaluation, base, merged.tolerances[dtype]):
+        tol, at_jump = merged.tolerances[dtype], merged.jumps_of[dtype]
+        for i, quantity, here, there in compare(evaluation, base, tol, at_jump):
             merged.traps.append(
                 Trap(
                     kind="backend-mismatch",
