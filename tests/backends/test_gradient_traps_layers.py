@@ -162,9 +162,13 @@ def test_single_where_layer_has_nan_gradients_outside_the_support(layer):
     nonfinite = report.of_kind("nonfinite-gradient")
     # sigma - x**2 = 0 outside the support (sigma = 1, x = +-1): the book's example
     assert {t.point["x"] for t in nonfinite if t.point["sigma"] == 1} >= {-1.0, 1.0}
-    # every trap is outside the support |x| < sigma (as the backend sees sigma), value 0
-    assert all(
-        abs(t.point["x"]) >= t.point["sigma"] or sigma_seen_as_zero(t.point["sigma"])
-        for t in nonfinite
-    )
-    assert all(t.values["value"] == 0 for t in nonfinite)
+
+    # every trap is outside the support |x| < sigma (as the backend sees sigma), where the
+    # value is 0; or, compiled (and on JAX), where sigma**2 underflows, as for the double where
+    def outside(trap):
+        x, sigma = trap.point["x"], trap.point["sigma"]
+        return abs(x) >= sigma or sigma_seen_as_zero(sigma)
+
+    assert all(outside(t) or t.point["sigma"] < 1e-19 for t in nonfinite)
+    assert all(t.values["value"] == 0 for t in nonfinite if outside(t))
+    assert sum(outside(t) for t in nonfinite) > len(nonfinite) / 2
