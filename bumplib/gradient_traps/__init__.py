@@ -9,10 +9,10 @@ points itself, evaluates the value and every gradient there with the running
 backend's own autodiff, eagerly and compiled, in float32, float16, bfloat16
 and float64, and reports each trap.
 
-* :func:`find_gradient_traps` searches a function written with ``keras.ops``
-  or a Keras layer on the running backend and returns a :class:`TrapReport`
+* :func:`~.find_gradient_traps` searches a function written with ``keras.ops``
+  or a Keras layer on the running backend and returns a :class:`~.TrapReport`
   (``str(report)`` is a table, ``report.traps`` the findings);
-* :func:`assert_no_gradient_traps` is the same as one line of a test;
+* :func:`~.assert_no_gradient_traps` is the same as one line of a test;
 * ``python -m bumplib.gradient_traps module:target ...`` (or ``bumplib-traps``)
   runs the search under each Keras backend in its own process and merges the
   reports, with differences between backends as findings of their own.

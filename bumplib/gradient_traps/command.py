@@ -2,9 +2,9 @@
 
 Keras fixes its backend when it is first imported, so the command starts one
 fresh Python per backend (all at once), each running
-:func:`~bumplib.gradient_traps.find_gradient_traps` on the same request and
+:func:`~.find_gradient_traps` on the same request and
 saving its report; the parent merges them, with disagreements between
-backends as findings of their own (:func:`~bumplib.gradient_traps.merge_reports`).
+backends as findings of their own (:func:`~.merge_reports`).
 A backend that is not installed, or whose process fails, is shown as such.
 
 Usage::

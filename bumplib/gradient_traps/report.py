@@ -125,6 +125,7 @@ class TrapReport:
         points_of: Dtype -> variable -> float64 values (the points).
         labels_of: Dtype -> what each point's inputs are.
         jumps_of: Dtype -> which points are at a jump, where rounding decides the branch.
+        seconds: Backend -> wall time of its search, in seconds.
     """
 
     target: str
@@ -139,6 +140,7 @@ class TrapReport:
     points_of: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     labels_of: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     jumps_of: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         """A report is true when it found nothing and every requested mode ran."""
@@ -230,6 +232,7 @@ class TrapReport:
             "tolerances": self.tolerances,
             "traps": [asdict(t) for t in self.traps],
             "labels_of": {d: list(v) for d, v in self.labels_of.items()},
+            "seconds": self.seconds,
         }
         (folder / "report.json").write_text(json.dumps(meta), encoding="utf-8")
         arrays = {}
@@ -259,6 +262,7 @@ class TrapReport:
             tolerances=meta["tolerances"],
             traps=[Trap(**t) for t in meta["traps"]],
             labels_of={d: tuple(v) for d, v in meta["labels_of"].items()},
+            seconds=meta["seconds"],
         )
         with np.load(folder / "evaluations.npz") as arrays:
             values: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
@@ -307,6 +311,7 @@ def merge_reports(reports: Mapping[str, TrapReport | str], target: str) -> TrapR
         traps=[t for r in ran.values() for t in r.traps],
         points_of=first.points_of if first is not None else {},
         labels_of=first.labels_of if first is not None else {},
+        seconds={b: t for r in ran.values() for b, t in r.seconds.items()},
     )
     for report in ran.values():  # a jump on any backend is a jump
         for dtype, at_jump in report.jumps_of.items():

@@ -1,6 +1,6 @@
 """The search itself: every dtype and mode of one backend, checked against float64 and each other.
 
-:func:`find_gradient_traps` runs in the current process, on the Keras backend
+:func:`~.find_gradient_traps` runs in the current process, on the Keras backend
 it was started with; :mod:`bumplib.gradient_traps.command` runs it under every
 backend and merges the reports.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import itertools
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -96,7 +97,7 @@ def find_gradient_traps(
             applicable; one that cannot run here (``torch.compile`` without a
             compiler) as unavailable, which makes the report false.
         ulps: Ulps either side of each edge (0 to 64).
-        tolerance: Factor on the tolerances of :func:`tolerance_of`.
+        tolerance: Factor on the tolerances of :func:`~.tolerance_of`.
         name: The target's name in the report.
 
     What counts as a trap, at each point whose value is finite:
@@ -104,7 +105,7 @@ def find_gradient_traps(
     * ``nonfinite-gradient``: a gradient that is ``nan`` or infinite;
     * ``reference-mismatch``: a gradient that differs from the float64 gradient
       at the same point (evaluated eagerly on this backend) beyond
-      :func:`tolerance_of` the dtype, where the two values agree (a value that
+      :func:`~.tolerance_of` the dtype, where the two values agree (a value that
       differs is the dtype's own rounding or range, not a gradient trap);
     * ``difference-mismatch``: a float64 gradient that differs from the
       central difference, where the one-sided differences agree (the target
@@ -119,7 +120,7 @@ def find_gradient_traps(
     (TensorFlow and XLA in float32, bfloat16 and float64) are 0 in its reference.
 
     Returns:
-        A :class:`TrapReport`: its ``traps``, and ``str(report)`` as a table.
+        A :class:`~.TrapReport`: its ``traps``, and ``str(report)`` as a table.
 
     Raises:
         TypeError, ValueError: for any argument that is not usable, with what to pass.
@@ -135,6 +136,7 @@ def find_gradient_traps(
         tolerance=tolerance,
     )
     backend = keras.backend.backend()
+    started = time.perf_counter()
     point_sets = {
         d: hard_points(spec.inputs, spec.parameters, spec.edges, spec.edge_arguments, d, spec.ulps)
         for d in spec.dtypes
@@ -177,6 +179,7 @@ def find_gradient_traps(
         report.traps += _check(spec, backend, dtype, points, report, reference[dtype])
         if dtype == "float64" and "eager" in spec.modes:
             report.traps += _check_differences(backend, points, reference[dtype], differences)
+    report.seconds[backend] = time.perf_counter() - started
     return report
 
 
@@ -283,7 +286,7 @@ def _as_seen(points: PointSet, backend: str) -> dict[str, np.ndarray]:
     """The points as ``backend`` computes with them in their dtype.
 
     TensorFlow and XLA (JAX) run the CPU with subnormal numbers treated as 0 in
-    float32, bfloat16 and float64 (:func:`bumplib.stable_layer.flushes_subnormals`):
+    float32, bfloat16 and float64 (:func:`~bumplib.flushes_subnormals`):
     a float32 input of 1e-39 is 0 to every operation. The float64 reference is
     evaluated at those flushed points, so that a dtype is compared with what it
     can compute, not with a point it cannot see.
@@ -430,7 +433,7 @@ def assert_no_gradient_traps(
 
         assert_no_gradient_traps(MyLayer(0.5), inputs=(-3, 3), parameters={"sigma": (0, 10)})
 
-    Takes the arguments of :func:`find_gradient_traps`. It also fails when a
+    Takes the arguments of :func:`~.find_gradient_traps`. It also fails when a
     requested mode could not run here (pass ``modes=("eager",)`` to leave the
     compiled modes out on purpose). Returns the report when there is nothing.
     """

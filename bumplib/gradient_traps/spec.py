@@ -1,6 +1,6 @@
 """What a gradient-trap search is asked to do, checked: target, ranges, edges, dtypes, modes.
 
-Every argument a user passes to :func:`~bumplib.gradient_traps.find_gradient_traps`
+Every argument a user passes to :func:`~.find_gradient_traps`
 is checked here; a wrong one raises a ``TypeError`` or ``ValueError`` that says
 what was wrong and what to pass instead, never a silent skip.
 """
