@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,19 @@ def float64_enabled() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _quiet_torch_imports() -> Iterator[None]:
+    """Ignore the ``DeprecationWarning`` of ``torch.compile``'s first use, inside PyTorch.
+
+    PyTorch's own modules warn about ``torch.jit.script_method``; a test suite
+    run with ``-W error`` would turn that into a failure of the compiler itself.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch(\.|$)")
+        warnings.filterwarnings("ignore", message=".*torch.jit.script_method.*")
+        yield
+
+
 @functools.cache
 def mode_support(backend: str, mode: str) -> str:
     """Return ``"ok"`` if ``mode`` runs on ``backend`` here, else why not.
@@ -67,8 +81,9 @@ def mode_support(backend: str, mode: str) -> str:
         import torch
 
         try:
-            probe = torch.compile(lambda t: t * 2 + 1)
-            probe(torch.ones(3))
+            with _quiet_torch_imports():
+                probe = torch.compile(lambda t: t * 2 + 1)
+                probe(torch.ones(3))
         except Exception as error:  # any failure means: not usable on this machine
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             return f"unavailable: torch.compile failed ({type(error).__name__}: {first[:200]})"
@@ -220,7 +235,8 @@ def _torch_step(call: Callable[..., Any], mode: str) -> Callable[[list[Any]], An
 
     def run(tensors: list[Any]) -> tuple[Any, Any]:
         leaves = [t.detach().requires_grad_() for t in tensors]
-        value = function(*leaves)
+        with _quiet_torch_imports():
+            value = function(*leaves)
         gradients = torch.autograd.grad(value.sum(), leaves, allow_unused=True)
         gradients = [
             torch.zeros_like(t) if g is None else g for t, g in zip(leaves, gradients, strict=True)

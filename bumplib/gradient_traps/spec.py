@@ -21,6 +21,7 @@ from bumplib.validation import check_range
 __all__ = [
     "BACKENDS",
     "DTYPES",
+    "EXPRESSION_NAMES",
     "MODES",
     "SearchSpec",
     "check_backends",
@@ -31,8 +32,9 @@ __all__ = [
 
 #: The float dtypes a search can run in.
 DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16", "float64")
-#: How a function can run: eagerly; as a TensorFlow graph without XLA (TensorFlow only);
-#: compiled (``tf.function(jit_compile=True)``, ``jax.jit``, ``torch.compile``).
+#: The ways a function can run. ``"eager"``; ``"graph"``, a TensorFlow graph without XLA
+#: (TensorFlow only); ``"compiled"``, with ``tf.function(jit_compile=True)``, ``jax.jit`` or
+#: ``torch.compile``.
 MODES: tuple[str, ...] = ("eager", "graph", "compiled")
 #: The Keras backends.
 BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
@@ -64,7 +66,7 @@ def check_backends(values: Any) -> tuple[str, ...]:
     return check_choices(values, BACKENDS, "backends")
 
 
-#: Names an edge expression may use besides the parameters.
+#: The names an edge expression may use besides the parameters (from ``math``, and ``abs``).
 EXPRESSION_NAMES: dict[str, Any] = {
     name: getattr(math, name)
     for name in ("sqrt", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "pi", "e", "inf")
@@ -140,7 +142,7 @@ class SearchSpec:
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """Inputs, then parameters: the order of every gradient."""
+        """The names of the inputs, then of the parameters (the order of every gradient)."""
         return (*self.inputs, *self.parameters)
 
 
