@@ -28,7 +28,7 @@ def numpy_dtype(dtype: str) -> np.dtype:
     return np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
 
 
-def step_ulps(value: float, steps: int, dtype: str) -> float:
+def step_ulps(value: float, steps: int, dtype: str = "float64") -> float:
     """Return ``value`` (finite, representable in ``dtype``) moved by ``steps`` ulps of ``dtype``.
 
     Positive steps move towards ``+inf``; the result is clipped to the dtype's

@@ -104,6 +104,18 @@ def sigma_seen_as_zero(sigma: float) -> bool:
     return sigma == 0 or (BACKEND != "torch" and sigma < float(ml_dtypes.finfo("float32").tiny))
 
 
+def search_thread_layer(layer):
+    """The finder on one of the thread's layers: x in (-2, 2), sigma in (0, 1), float32."""
+    return find_gradient_traps(
+        layer,
+        inputs=(-2.0, 2.0),
+        parameters={"sigma": (0.0, 1.0)},
+        edges=EDGES,
+        dtypes=["float32"],
+        modes=MODES,
+    )
+
+
 def double_where_layers():
     layers = [SafeWhereBumpLayer(0.5)]
     if BACKEND == "tensorflow":
@@ -115,14 +127,7 @@ def double_where_layers():
 
 @pytest.mark.parametrize("layer", double_where_layers(), ids=lambda layer: type(layer).__name__)
 def test_double_where_layer_has_a_nan_sigma_gradient_at_sigma_zero(layer):
-    report = find_gradient_traps(
-        layer,
-        inputs=(-2.0, 2.0),
-        parameters={"sigma": (0.0, 1.0)},
-        edges=EDGES,
-        dtypes=["float32"],
-        modes=MODES,
-    )
+    report = search_thread_layer(layer)
     nonfinite = report.of_kind("nonfinite-gradient")
     at_zero = [t for t in nonfinite if t.point["sigma"] == 0]
     points_at_zero = sum(1 for s in report.points_of["float32"]["sigma"] if s == 0)
@@ -153,14 +158,7 @@ def single_where_layers():
 
 @pytest.mark.parametrize("layer", single_where_layers(), ids=lambda layer: type(layer).__name__)
 def test_single_where_layer_has_nan_gradients_outside_the_support(layer):
-    report = find_gradient_traps(
-        layer,
-        inputs=(-2.0, 2.0),
-        parameters={"sigma": (0.0, 1.0)},
-        edges=EDGES,
-        dtypes=["float32"],
-        modes=MODES,
-    )
+    report = search_thread_layer(layer)
     nonfinite = report.of_kind("nonfinite-gradient")
     # sigma - x**2 = 0 outside the support (sigma = 1, x = +-1): the book's example
     assert {t.point["x"] for t in nonfinite if t.point["sigma"] == 1} >= {-1.0, 1.0}
