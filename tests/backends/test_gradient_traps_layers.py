@@ -136,12 +136,9 @@ def test_double_where_layer_has_a_nan_sigma_gradient_at_sigma_zero(layer):
     sigma_traps = [t for t in at_zero if t.quantity == "d/dsigma"]
     assert len(sigma_traps) == points_at_zero * len(modes)
     assert all(t.values["value"] == 0 and math.isnan(t.values["got"]) for t in sigma_traps)
-    # eagerly on TensorFlow and PyTorch, nowhere else; XLA (TensorFlow compiled, and JAX, whose
-    # eager operations are compiled one by one) also loses the gradient where sigma**2
-    # underflows: (sigma - x**2)**2 in the derivative is 0 there
-    if BACKEND != "jax":
-        eager = [t for t in nonfinite if t.mode == "eager" and t.quantity == "d/dsigma"]
-        assert all(sigma_seen_as_zero(t.point["sigma"]) for t in eager)
+    # and nowhere but there and where sigma**2 underflows (below about 1e-19 in float32), as
+    # (sigma - x**2)**2 in the derivative is then 0: on PyTorch (which keeps subnormal sigma),
+    # in XLA (TensorFlow compiled, and JAX, whose eager operations are compiled one by one)
     assert all(t.point["sigma"] < 1e-19 for t in nonfinite)
 
 
