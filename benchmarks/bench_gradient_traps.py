@@ -6,9 +6,11 @@ all at once) on :class:`bumplib.StableBumpLayer` with ``x`` in ``(-3, 3)``,
 ``sigma`` in ``(0, 10)`` and the edges ``sigma`` and ``sqrt(sigma)``, in
 float32, float16, bfloat16 and float64, eagerly, as a TensorFlow graph and
 compiled (XLA, ``jax.jit``, ``torch.compile``). It prints the wall time of the
-whole command and each backend's own search time (Keras and backend imports
-not included), first with an empty ``torch.compile`` cache (Inductor compiles
-C++ with the system's compiler) and then with the cache the first run left.
+whole command, the CPU time of the three processes (on a busy machine the wall
+time says more about the other load than about the finder) and each
+backend's own search time (Keras and backend imports not included), first
+with an empty ``torch.compile`` cache (Inductor compiles C++ with the
+system's compiler) and then with the cache the first run left.
 
 The target: the whole command within 60 s on a 2-core machine.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 
@@ -43,10 +46,15 @@ REQUEST = {
 def run_once(label: str) -> float:
     """Run the command once; print its times; return the wall time."""
     started = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = run_on_backends(REQUEST, BACKENDS)
     wall = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     modes = sum(status == "ok" for status in report.modes.values())
     print(f"{label}: {wall:.1f} s wall for the whole command ({modes} backend/dtype/mode runs)")
+    load = os.getloadavg()[0]
+    print(f"    CPU time of the three processes: {cpu:.1f} s (load average {load:.1f})")
     for backend, seconds in report.seconds.items():
         print(f"    {backend:<10} search {seconds:6.1f} s (after its imports)")
     print(f"    points per dtype: {report.points}; traps found: {len(report.traps)}")
