@@ -5,8 +5,9 @@ The generalized bump ``phi_sigma(x) = exp(-sigma / (sigma - x**2))`` for
 every input and every ``sigma >= 0`` (:class:`StableBumpLayer`, and the op
 :func:`stable_bump`), the Gaussian and scaled alternatives, the NumPy
 reference maths, training data, the recovery of ``sigma`` from data
-(:func:`fit_sigma`, :func:`least_squares_sigma`) and a callback that records
-``sigma`` during ``fit``.
+(:func:`fit_sigma`, :func:`least_squares_sigma`), a callback that records
+``sigma`` during ``fit``, and a finder of gradient traps for any function or
+layer written with ``keras.ops`` (:func:`find_gradient_traps`).
 
 The layers are written with ``keras.ops`` and run on every Keras 3 backend
 (TensorFlow, JAX, PyTorch, chosen by ``KERAS_BACKEND`` before ``keras`` is
@@ -23,6 +24,7 @@ from bumplib.callbacks import SigmaHistory
 from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
 from bumplib.gaussian_layer import GaussianBumpLayer
+from bumplib.gradient_traps import assert_no_gradient_traps, find_gradient_traps
 from bumplib.least_squares import LeastSquaresFit, least_squares_sigma
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
 from bumplib.scaled_layer import ScaledBumpLayer
@@ -44,11 +46,13 @@ __all__ = [
     "LeastSquaresFit",
     "ScaledBumpLayer",
     "SigmaHistory",
+    "assert_no_gradient_traps",
     "StableBumpLayer",
     "bump",
     "bump_grad_sigma",
     "bump_grad_x",
     "fit_full_batch",
+    "find_gradient_traps",
     "fit_sigma",
     "flushes_subnormals",
     "generate_data",

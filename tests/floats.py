@@ -1,28 +1,10 @@
-"""A float helper shared by the tests: move a number by whole ulps in any float dtype."""
+"""A float helper shared by the tests: move a number by whole ulps in any float dtype.
+
+It is the gradient-trap finder's own (:func:`bumplib.gradient_traps.points.step_ulps`).
+"""
 
 from __future__ import annotations
 
-import ml_dtypes
-import numpy as np
+from bumplib.gradient_traps.points import step_ulps
 
-
-def step_ulps(value: float, steps: int, dtype: str = "float64") -> float:
-    """Return ``value`` moved by ``steps`` ulps of ``dtype``, clipped to its finite range.
-
-    Positive ``steps`` move towards ``+inf``, negative ones towards ``-inf``; the
-    step from ``0.0`` (or ``-0.0``) is the smallest subnormal number. ``value`` must
-    be finite and exactly representable in ``dtype`` (``"float64"``, ``"float32"``,
-    ``"float16"`` or ``"bfloat16"``).
-    """
-    np_dtype = np.dtype(getattr(ml_dtypes, dtype, None) or dtype)
-    unsigned = np.dtype(f"uint{8 * np_dtype.itemsize}")
-    sign_bit = 1 << (8 * np_dtype.itemsize - 1)
-
-    def ordered(number: float) -> int:  # floats in order as integers, -0.0 and 0.0 both 0
-        bits = int(np.array(number, dtype=np_dtype).view(unsigned))
-        return -(bits & (sign_bit - 1)) if bits & sign_bit else bits
-
-    top = ordered(float(ml_dtypes.finfo(dtype).max))
-    moved = min(max(ordered(value) + steps, -top), top)
-    bits = sign_bit | -moved if moved < 0 else moved
-    return float(np.array(bits, dtype=unsigned).view(np_dtype).astype(np.float64))
+__all__ = ["step_ulps"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import ml_dtypes
 import numpy as np
 import pytest
 from autodiff import BACKEND, gradient_function, weights_of
@@ -17,6 +18,7 @@ from autodiff import BACKEND, gradient_function, weights_of
 import bumpbook
 from bumpbook import PortableAnswerBumpLayer
 from bumplib import StableBumpLayer, bump
+from bumplib.gradient_traps import MODES, find_gradient_traps
 
 F32 = np.float32
 
@@ -72,3 +74,80 @@ def test_thread_layers_are_tensorflow_only(name):
         return
     with pytest.raises(RuntimeError, match=rf"{name}.*TensorFlow code.*'{BACKEND}' backend"):
         getattr(bumpbook, name)(0.5)
+
+
+# --- the gradient-trap finder on the thread's layers: they fail where the book says -------------
+
+BIG_EDGES = {"|x| = sigma": lambda sigma: sigma, "x**2 = sigma": lambda sigma: math.sqrt(sigma)}
+
+
+def sigma_seen_as_zero(sigma: float) -> bool:
+    """sigma = 0, or a subnormal sigma that TensorFlow and XLA read as 0 in float32."""
+    return sigma == 0 or (BACKEND != "torch" and sigma < float(ml_dtypes.finfo("float32").tiny))
+
+
+def search_thread_layer(layer):
+    """The finder on one of the thread's layers: x in (-2, 2), sigma in (0, 1), float32."""
+    return find_gradient_traps(
+        layer,
+        inputs=(-2.0, 2.0),
+        parameters={"sigma": (0.0, 1.0)},
+        edges=BIG_EDGES,
+        dtypes=["float32"],
+        modes=MODES,
+    )
+
+
+def double_where_layers():
+    layers = [PortableAnswerBumpLayer(0.5)]
+    if BACKEND == "tensorflow":
+        from bumpbook import AnswerBumpLayer
+
+        layers.append(AnswerBumpLayer(0.5))
+    return layers
+
+
+@pytest.mark.parametrize("layer", double_where_layers(), ids=lambda layer: type(layer).__name__)
+def test_double_where_layer_has_a_nan_sigma_gradient_at_sigma_zero(layer):
+    report = search_thread_layer(layer)
+    nonfinite = report.of_kind("nonfinite-gradient")
+    at_zero = [t for t in nonfinite if t.point["sigma"] == 0]
+    points_at_zero = sum(1 for s in report.points_of["float32"]["sigma"] if s == 0)
+    modes = [m for m in MODES if report.modes[f"{BACKEND}/float32/{m}"] == "ok"]
+    # every input at sigma = 0, in every mode: a nan sigma gradient under a value of 0
+    sigma_traps = [t for t in at_zero if t.quantity == "d/dsigma"]
+    assert len(sigma_traps) == points_at_zero * len(modes)
+    assert all(t.values["value"] == 0 and math.isnan(t.values["got"]) for t in sigma_traps)
+    # and nowhere but there and where sigma**2 underflows (below about 1e-19 in float32), as
+    # (sigma - x**2)**2 in the derivative is then 0: on PyTorch (which keeps subnormal sigma),
+    # in XLA (TensorFlow compiled, and JAX, whose eager operations are compiled one by one)
+    assert all(t.point["sigma"] < 1e-19 for t in nonfinite)
+
+
+def single_where_layers():
+    from bumpbook.backend_processes import OpsWhereBumpLayer
+
+    layers = [OpsWhereBumpLayer(0.5)]
+    if BACKEND == "tensorflow":
+        from bumpbook import AnswerWhereBumpLayer
+
+        layers.append(AnswerWhereBumpLayer(0.5))
+    return layers
+
+
+@pytest.mark.parametrize("layer", single_where_layers(), ids=lambda layer: type(layer).__name__)
+def test_single_where_layer_has_nan_gradients_outside_the_support(layer):
+    report = search_thread_layer(layer)
+    nonfinite = report.of_kind("nonfinite-gradient")
+    # sigma - x**2 = 0 outside the support (sigma = 1, x = +-1): the book's example
+    assert {t.point["x"] for t in nonfinite if t.point["sigma"] == 1} >= {-1.0, 1.0}
+
+    # every trap is outside the support |x| < sigma (as the backend sees sigma), where the
+    # value is 0; or, compiled (and on JAX), where sigma**2 underflows, as for the double where
+    def outside(trap):
+        x, sigma = trap.point["x"], trap.point["sigma"]
+        return abs(x) >= sigma or sigma_seen_as_zero(sigma)
+
+    assert all(outside(t) or t.point["sigma"] < 1e-19 for t in nonfinite)
+    assert all(t.values["value"] == 0 for t in nonfinite if outside(t))
+    assert sum(outside(t) for t in nonfinite) > len(nonfinite) / 2
