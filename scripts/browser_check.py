@@ -24,7 +24,11 @@ wide. A page fails on:
   change frame after a click on its Play button (and fit the viewport);
 - **a solution that is not folded** (sphinx-exercise ``solution`` with
   ``:class: dropdown``): hidden when the page opens, shown after a click on its
-  title.
+  title;
+- **synced tabs that do not switch together**: a click on each tab of a
+  sphinx-design sync group (the framework tabs of ``_ext/framework_tabs.py``)
+  must select that tab, and show its content, in every tab set of the page that
+  has it.
 
 ``--screenshots DIR`` also saves a full-page PNG of every page at 390 px.
 Exit status 0 when every page passes, 1 with the list of failures, 2 when
@@ -269,6 +273,19 @@ MATHJAX_JS = """async (timeout) => {
 
 _VISIBLE_JS = "(el) => el.checkVisibility() && el.getBoundingClientRect().height > 0"
 
+# Every sphinx-design tab set of the page: for each synced tab, its group, its id, whether it
+# is selected and whether its content is shown.
+_TABS_JS = """() => [...document.querySelectorAll('.sd-tab-set')].map((set) =>
+  [...set.querySelectorAll(':scope > label[data-sync-id]')].map((label) => {
+    const content = document.getElementById(label.getAttribute('aria-controls'));
+    return {
+      group: label.dataset.syncGroup,
+      id: label.dataset.syncId,
+      checked: document.getElementById(label.htmlFor).checked,
+      shown: content !== null && content.checkVisibility(),
+    };
+  }))"""
+
 
 class BrowserCheck:
     """Serve ``html_dir`` on 127.0.0.1 and check its pages in one Chromium."""
@@ -394,6 +411,7 @@ class BrowserCheck:
                 self.check_overflow(page, width, fail)
             self.check_animations(page, width, fail)
             self.check_solutions(page, fail)
+            self.check_synced_tabs(page, fail)
             if self.screenshots and width == PHONE_WIDTH:
                 shot = self.screenshots / (page_name.replace("/", "__") + ".png")
                 shot.parent.mkdir(parents=True, exist_ok=True)
@@ -449,6 +467,27 @@ class BrowserCheck:
             player.locator("button[title='Pause']").click()
             if after == before:
                 fail(f"animation {index + 1} did not advance after Play (frame {before})")
+
+    @staticmethod
+    def check_synced_tabs(page: Any, fail: Any) -> None:
+        """A click on a synced tab selects it, with its content shown, in every set that has it."""
+        choices = sorted({(t["group"], t["id"]) for tabs in page.evaluate(_TABS_JS) for t in tabs})
+        for group, sync_id in choices:
+            label = page.locator(
+                f'.sd-tab-set > label[data-sync-group="{group}"][data-sync-id="{sync_id}"]'
+            ).first
+            label.scroll_into_view_if_needed()
+            label.click()
+            for index, tabs in enumerate(page.evaluate(_TABS_JS)):
+                twins = [t for t in tabs if t["group"] == group]
+                if not any(t["id"] == sync_id for t in twins):
+                    continue
+                selected = [t["id"] for t in twins if t["checked"] and t["shown"]]
+                if selected != [sync_id]:
+                    fail(
+                        f"tab set {index + 1}: a click on {sync_id!r} (sync group {group!r}) "
+                        f"left {selected or 'no tab'} selected and shown"
+                    )
 
     @staticmethod
     def check_solutions(page: Any, fail: Any) -> None:
