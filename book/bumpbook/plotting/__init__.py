@@ -2,9 +2,8 @@
 
 * :mod:`bumpbook.plotting.style`: the shared colours, labels, sizes and
   drawing helpers of every figure.
-* :mod:`bumpbook.plotting.figures`: static figures: the bump family, one bump
-  with its derivative with respect to sigma, training curves, sigma
-  trajectories and the recovery plot.
+* :mod:`bumpbook.plotting.figures`: static figures: the bump family, training
+  curves and the recovery plot.
 * :mod:`bumpbook.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
 * :mod:`bumpbook.plotting.exercises`: the figures of the worked solutions
@@ -40,10 +39,8 @@ from bumpbook.plotting.exercises import (
     plot_layer_check,
 )
 from bumpbook.plotting.figures import (
-    plot_bump_and_gradient,
     plot_bump_family,
     plot_recovery_table_figure,
-    plot_sigma_trajectories,
     plot_training,
 )
 from bumpbook.plotting.style import COLORS
@@ -55,7 +52,6 @@ __all__ = [
     "bump_animation",
     "plot_ablation_trajectories",
     "plot_activation_histograms",
-    "plot_bump_and_gradient",
     "plot_bump_family",
     "plot_convergence",
     "plot_exploding_band",
@@ -67,7 +63,6 @@ __all__ = [
     "plot_localized_fits",
     "plot_per_feature_sigmas",
     "plot_recovery_table_figure",
-    "plot_sigma_trajectories",
     "plot_training",
     "plot_width_gradients",
 ]
