@@ -161,7 +161,7 @@ def main() -> int:
     print(
         f"Recovering sigma from {args.n} samples, x in (-1, 1), seed 0; start sigma = 1 "
         f"except the recipe (uniform in [0, 0.1]). recipe spe: steps_per_execution={batches}; "
-        "recipe compiled: the same steps in one XLA loop per epoch (fit_compiled). "
+        "recipe compiled: as many steps in one XLA loop per epoch (fit_compiled, its own shuffle). "
         f"Times: median of {args.repeats} (curve_fit, fit_sigma lm), "
         f"{args.adam_repeats} (fit_sigma adam), 1 (recipes)."
     )

@@ -27,9 +27,7 @@ from bumpbook.plotting import (
     COLORS,
     animation_html,
     bump_animation,
-    plot_bump_and_gradient,
     plot_bump_family,
-    plot_sigma_trajectories,
     plot_training,
 )
 from bumpbook.plotting.animation import ANIMATION_ALT, self_contained_player
@@ -50,16 +48,6 @@ def lines_styled(ax, color, linestyle):
         for line in ax.get_lines()
         if to_rgba(line.get_color()) == to_rgba(color) and line.get_linestyle() == linestyle
     ]
-
-
-def vertical_positions(ax, color, linestyle):
-    """The x positions of the vertical lines of ``ax`` in ``color`` with ``linestyle``."""
-    positions = set()
-    for line in lines_styled(ax, color, linestyle):
-        x = np.asarray(line.get_xdata(), dtype=float)
-        assert x[0] == x[-1]
-        positions.add(float(x[0]))
-    return positions
 
 
 def assert_reference_curve(x, y, reference, sigma, top):
@@ -205,61 +193,6 @@ def test_bump_family_rejects_bad_input(kwargs, message):
         plot_bump_family(**kwargs)
 
 
-# --- plot_bump_and_gradient ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("sigma", [0.0, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0])
-def test_bump_and_gradient_draws_reference_values_and_marks(sigma):
-    fig = plot_bump_and_gradient(sigma)
-    assert isinstance(fig, Figure)
-    (ax,) = fig.axes
-    assert_labelled(ax)
-    low, high = ax.get_xlim()
-    assert low <= -max(sigma, np.sqrt(sigma))
-    assert high >= max(sigma, np.sqrt(sigma))
-    top = ax.get_ylim()[1]
-    (phi,) = lines_styled(ax, COLORS["bump"], "-")
-    (grad,) = lines_styled(ax, COLORS["grad_sigma"], ":")
-    assert_reference_curve(*phi.get_data(), bump, sigma, top)
-    assert_reference_curve(*grad.get_data(), bump_grad_sigma, sigma, top)
-    assert vertical_positions(ax, COLORS["sigma"], "--") == {-sigma, sigma}
-    assert vertical_positions(ax, COLORS["sqrt_sigma"], ":") == {-np.sqrt(sigma), np.sqrt(sigma)}
-    labels = [text.get_text() for text in ax.get_legend().get_texts()]
-    notes = [text.get_text() for text in ax.texts]
-    if sigma > 1:
-        assert any("explodes" in label for label in labels)
-        assert any("leave the plot" in note for note in notes)
-        assert top < 2  # the bounded part stays readable
-    else:
-        assert not notes
-        assert top >= 4 * np.exp(-2.0)  # the largest bounded derivative is on the plot
-    fig.draw_without_rendering()
-
-
-def test_bump_and_gradient_notes_clipping_with_a_small_ylim():
-    fig = plot_bump_and_gradient(0.5, x_range=(-1.0, 1.0), ylim=(0.0, 0.2))
-    (ax,) = fig.axes
-    assert ax.get_ylim() == (0.0, 0.2)
-    assert any("leave the plot" in text.get_text() for text in ax.texts)
-    (phi,) = lines_styled(ax, COLORS["bump"], "-")
-    assert_reference_curve(*phi.get_data(), bump, 0.5, 0.2)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"sigma": -0.5}, "sigma must be >= 0"),
-        ({"sigma": float("inf")}, "sigma must be finite"),
-        ({"sigma": 1.0, "x_range": (1.0, -1.0)}, "x_range"),
-        ({"sigma": 1.0, "ylim": (1.0, 0.0)}, "ylim"),
-        ({"sigma": 1.0, "num": 0}, "num"),
-    ],
-)
-def test_bump_and_gradient_rejects_bad_input(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        plot_bump_and_gradient(**kwargs)
-
-
 # --- plot_training ------------------------------------------------------------------------------
 
 
@@ -339,45 +272,6 @@ def test_training_rejects_bad_input():
         plot_training(by_batches, x_label="epoch")
     with pytest.raises(TypeError, match="FitResult or SigmaHistory"):
         plot_training({"history": [0.1]})
-
-
-# --- plot_sigma_trajectories --------------------------------------------------------------------
-
-
-def test_sigma_trajectories_on_epochs_and_steps():
-    fast = fit_result([1.0, 5.0, 20.0, 20.0], [np.nan, 1e-2, 1e-4, 1e-6], [0, 25, 50, 75], 75.0)
-    slow = fit_result([0.05, 0.3, 0.5, 0.5], [np.nan, 1e-3, 1e-5, 1e-7], [0, 3125, 6250, 9375], 3.0)
-    fig = plot_sigma_trajectories({"fast": fast, "slow": slow}, true_sigma=20.0)
-    assert isinstance(fig, Figure)
-    (ax,) = fig.axes
-    assert_labelled(ax)
-    assert ax.get_yscale() == "log"
-    curves = {line.get_label(): line for line in ax.get_lines()}
-    np.testing.assert_array_equal(curves["fast"].get_ydata(), fast.history)
-    np.testing.assert_array_equal(curves["slow"].get_ydata(), slow.history)
-    np.testing.assert_array_equal(curves["fast"].get_xdata(), [0, 25, 50, 75])
-    np.testing.assert_array_equal(curves["slow"].get_xdata(), [0, 1, 2, 3])
-    assert curves["fast"].get_color() != curves["slow"].get_color()
-    fig.draw_without_rendering()
-
-    by_step = plot_sigma_trajectories({"slow": slow}, x_axis="steps")
-    np.testing.assert_array_equal(by_step.axes[0].get_lines()[0].get_xdata(), slow.steps)
-    assert by_step.axes[0].get_yscale() == "linear"  # 0.05 to 0.5 spans a factor 10 only
-
-
-def test_sigma_trajectories_into_given_axes():
-    fig, ax = plt.subplots()
-    fit = fit_result([0.1, 0.2], [np.nan, 0.1], [0, 10], epochs=1.0)
-    assert plot_sigma_trajectories({"a": fit}, ax=ax) is fig
-    assert_labelled(ax)
-
-
-def test_sigma_trajectories_rejects_bad_input():
-    fit = fit_result([0.1, 0.2], [np.nan, 0.1], [0, 10], epochs=1.0)
-    with pytest.raises(ValueError, match="non-empty mapping"):
-        plot_sigma_trajectories({})
-    with pytest.raises(ValueError, match="'epochs' or 'steps'"):
-        plot_sigma_trajectories({"a": fit}, x_axis="hours")
 
 
 # --- animation ----------------------------------------------------------------------------------

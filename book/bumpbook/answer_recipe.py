@@ -112,9 +112,12 @@ def fit_answer_recipe(
     epochs. ``history`` holds sigma after each epoch. ``steps_per_execution``
     (see :func:`make_model`) runs the same optimizer steps with less Python
     overhead; the default, 1, is what the thread did. ``compiled=True`` runs
-    the same steps (same model, optimizer, batches and epochs; its own
-    shuffle) in one XLA loop per epoch with :func:`~bumpbook.fit_compiled`,
-    about ten times faster again.
+    as many steps (same model, optimizer, batch size and epochs) in one XLA
+    loop per epoch with :func:`~bumpbook.fit_compiled`. That loop shuffles the
+    samples with its own generator, so its steps, and sigma between epochs,
+    differ from ``model.fit``'s; whether it saves time depends on the length
+    of the run, since XLA compiles first (``benchmarks/bench_recovery.py``
+    prints both).
     """
     x, y = _check_xy(x, y)
     if not isinstance(compiled, bool):

@@ -3,10 +3,6 @@
 Each function answers one question that the stability chapter or the
 exercises ask of a bump layer or of its training data:
 
-* :class:`SafeDenominatorBumpLayer`: the answer's final layer with the one
-  change chapter 3 makes to it, a safe denominator beside the safe input, so
-  that ``sigma == 0`` no longer gives a ``nan`` gradient.
-
 * :func:`unfiltered_data`, :func:`count_bad_values` and :func:`band_fraction`:
   what ``y`` looks like when ``x`` is drawn *without*
   :func:`~bumplib.generate_data`'s filtering, how many of its values are
@@ -33,7 +29,6 @@ import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
 from bumpbook.portability import perturb_rounding
-from bumpbook.portable_answer_layer import PortableAnswerBumpLayer
 from bumplib.data import unstable_interval
 from bumplib.reference import bump, bump_grad_sigma
 from bumplib.validation import check_count, check_range, check_sigma
@@ -41,7 +36,6 @@ from bumplib.validation import check_count, check_range, check_sigma
 __all__ = [
     "BadValueCounts",
     "LayerGradients",
-    "SafeDenominatorBumpLayer",
     "band_fraction",
     "count_bad_values",
     "count_nonfinite",
@@ -54,35 +48,6 @@ __all__ = [
     "mse_between_widths",
     "unfiltered_data",
 ]
-
-
-# --- the sigma = 0 cure -------------------------------------------------------------------------
-
-
-@keras.saving.register_keras_serializable(package="bumpbook")
-class SafeDenominatorBumpLayer(PortableAnswerBumpLayer):
-    """The answer's :class:`~bumpbook.AnswerBumpLayer` plus a safe denominator: no nan at sigma = 0.
-
-    Formula: as :class:`~bumpbook.AnswerBumpLayer`, written with ``keras.ops``.
-    Outside the support the unselected branch is computed with the safe
-    input 0 (as in the answer) *and* the safe width 1, so it is
-    ``exp(-1 / (1 - 0)) = exp(-1)`` with a finite derivative for every
-    sigma, ``sigma == 0`` included, where the answer's layer computes
-    ``-0 / (0 - 0) = nan``. Inside the support nothing changes. It is
-    chapter 3's minimal cure of the ``sigma == 0`` trap, not a layer for
-    every input: for ``sigma > 1`` the band ``sqrt(sigma) < |x| < sigma`` is
-    selected and explodes as in the answer's layer. Its arguments are those
-    of :class:`~bumpbook.PortableAnswerBumpLayer`, whose ``call`` it replaces.
-    """
-
-    def call(self, inputs: Any) -> Any:
-        """Select the bump of a safe input and a safe width inside the support, 0 outside."""
-        sigma = self.sigma_tensor()
-        inside = keras.ops.abs(inputs) < sigma
-        safe_x = keras.ops.where(inside, inputs, 0.0)  # the answer's safe input
-        safe_sigma = keras.ops.where(inside, sigma, 1.0)  # the safe denominator
-        bump_values = keras.ops.exp(-safe_sigma / (safe_sigma - safe_x**2))
-        return keras.ops.where(inside, bump_values, 0.0)
 
 
 # --- checking data ------------------------------------------------------------------------------

@@ -2,9 +2,8 @@
 
 * :mod:`bumpbook.plotting.style`: the shared colours, labels, sizes and
   drawing helpers of every figure.
-* :mod:`bumpbook.plotting.figures`: static figures: the bump family, one bump
-  with its derivative with respect to sigma, training curves, sigma
-  trajectories.
+* :mod:`bumpbook.plotting.figures`: static figures: the bump family and training
+  curves.
 * :mod:`bumpbook.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
 * :mod:`bumpbook.plotting.exercises`: the figures of the worked solutions
@@ -27,9 +26,7 @@ from bumpbook.plotting.exercises import (
     plot_gradient_decay,
 )
 from bumpbook.plotting.figures import (
-    plot_bump_and_gradient,
     plot_bump_family,
-    plot_sigma_trajectories,
     plot_training,
 )
 from bumpbook.plotting.style import COLORS
@@ -38,11 +35,9 @@ __all__ = [
     "COLORS",
     "animation_html",
     "bump_animation",
-    "plot_bump_and_gradient",
     "plot_bump_family",
     "plot_exploding_band",
     "plot_failure_traces",
     "plot_gradient_decay",
-    "plot_sigma_trajectories",
     "plot_training",
 ]

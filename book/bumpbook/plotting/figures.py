@@ -1,4 +1,4 @@
-"""Static figures of the book: the bump family, one bump with its sigma-derivative, training.
+"""Static figures of the book: the bump family, training curves and the recovery plot.
 
 Every value drawn comes from the NumPy reference (:mod:`bumplib.reference`
 and :func:`~bumplib.unstable_interval`); nothing here re-derives the
@@ -17,8 +17,7 @@ blue, lines at ``x = +-sqrt(sigma)`` purple.
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib as mpl
@@ -27,27 +26,23 @@ from numpy.typing import NDArray
 
 from bumpbook.plotting.style import (
     COLORS,
-    FONTSIZE,
     HATCHES,
     LABELS,
-    SERIES_COLORS,
     X_AXES,
     X_AXIS_LABELS,
     break_at_support_edges,
-    clip_above,
     detached_figure,
     new_axes,
     set_log_y_if_wide,
     shade_band,
     style_axes,
     true_sigma_lines,
-    vertical_pair,
 )
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
-from bumplib.reference import bump, bump_grad_sigma, unstable_mask
+from bumplib.reference import bump, unstable_mask
 from bumplib.training import FitResult
-from bumplib.validation import check_count, check_range, check_sigma, check_sigma_list
+from bumplib.validation import check_count, check_range, check_sigma_list
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -55,9 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLORS",
-    "plot_bump_and_gradient",
     "plot_bump_family",
-    "plot_sigma_trajectories",
     "plot_training",
 ]
 
@@ -174,96 +167,6 @@ def plot_bump_family(
     return fig
 
 
-def plot_bump_and_gradient(
-    sigma: float,
-    x_range: tuple[float, float] | None = None,
-    num: int = 4001,
-    ax: Axes | None = None,
-    ylim: tuple[float, float] | None = None,
-) -> Figure:
-    """Plot ``phi_sigma(x)`` (solid red) and ``d(phi)/d(sigma)`` (dotted green) for one width.
-
-    Dashed blue lines mark ``x = +-sigma`` (the support's edges), dotted
-    purple lines ``x = +-sqrt(sigma)`` (the formula's singularities). For
-    ``sigma > 1`` both curves explode on ``sqrt(sigma) < |x| < sigma``: the
-    band is shaded. Values above the plot are cut just above its top edge, so
-    the curves visibly leave it, and a note says so. The jumps at ``|x| =
-    sigma`` are drawn as breaks.
-
-    Args:
-        sigma: The width, ``>= 0``.
-        x_range: ``(min, max)`` of the inputs; by default ``+-1.25`` times the
-            larger of ``sigma`` and ``sqrt(sigma)`` (``+-1`` for ``sigma = 0``).
-        num: Number of grid points.
-        ax: Axes to draw into; a new figure when None.
-        ylim: y-limits; by default ``(-0.05, 0.65)``, which holds every
-            bounded value (``phi <= exp(-1)``, ``d(phi)/d(sigma) <= 4 exp(-2)``),
-            or ``(-0.05, 1.6)`` for ``sigma > 1``, to show where values pass 1.
-
-    Returns:
-        The figure.
-
-    Raises:
-        ValueError: for a negative or non-finite ``sigma``, a bad ``x_range``
-            or ``ylim``, or ``num < 2``.
-
-    """
-    sigma = check_sigma(sigma)
-    root = math.sqrt(sigma)
-    if x_range is None:
-        half = 1.25 * max(sigma, root) if sigma > 0 else 1.0
-        x_range = (-half, half)
-    x_range = check_range(x_range, "x_range")
-    num = check_count(num, "num", 2)
-    explodes = unstable_interval(sigma) is not None
-    if ylim is None:
-        ylim = (-0.05, 1.6 if explodes else 0.65)
-    ylim = check_range(ylim, "ylim")
-    fig, ax = new_axes(ax)
-
-    x = np.linspace(*x_range, num)
-    phi, grad = bump(x, sigma), bump_grad_sigma(x, sigma)
-    x_drawn, phi_drawn, grad_drawn = break_at_support_edges(
-        x, sigma, clip_above(phi, ylim), clip_above(grad, ylim)
-    )
-    ax.plot(x_drawn, phi_drawn, color=COLORS["bump"], lw=2, label=LABELS["bump"])
-    ax.plot(
-        x_drawn, grad_drawn, color=COLORS["grad_sigma"], lw=2.2, ls=":", label=LABELS["grad_sigma"]
-    )
-    vertical_pair(ax, sigma, color=COLORS["sigma"], linestyle="--", label=LABELS["sigma"])
-    vertical_pair(ax, root, color=COLORS["sqrt_sigma"], linestyle=":", label=LABELS["sqrt_sigma"])
-    band_shown = shade_band(
-        ax,
-        sigma,
-        x_range,
-        color=COLORS["bump"],
-        hatch="",
-        label="formula explodes\n" r"($\sqrt{\sigma} < |x| < \sigma$)",
-    )
-    if max(phi.max(), grad.max()) > ylim[1]:
-        ax.text(
-            0.5,
-            0.96,
-            "curves leave the plot"
-            + (":\n" r"$\to\infty$ at $x = \pm\sqrt{\sigma}$" if band_shown else ""),
-            transform=ax.transAxes,
-            ha="center",
-            va="top",
-            fontsize=FONTSIZE["legend"],
-            bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9},
-        )
-    ax.set_xlim(*x_range)
-    ax.set_ylim(*ylim)
-    style_axes(
-        ax,
-        xlabel="input x",
-        ylabel="value",
-        title=rf"The bump and its derivative with respect to $\sigma$, $\sigma$ = {sigma:g}",
-        legend_loc="outside",
-    )
-    return fig
-
-
 def plot_training(
     result: FitResult | SigmaHistory,
     true_sigma: float | Sequence[float] | None = None,
@@ -316,54 +219,4 @@ def plot_training(
     if shown.any():
         ax_loss.set_yscale("log")
     style_axes(ax_loss, xlabel=xlabel, ylabel="mean squared error", title="Loss (log scale)")
-    return fig
-
-
-def plot_sigma_trajectories(
-    results: Mapping[str, FitResult],
-    true_sigma: float | None = None,
-    x_axis: str = "epochs",
-    ax: Axes | None = None,
-) -> Figure:
-    """Plot how sigma moved during several fits, on one axes.
-
-    The y-axis is logarithmic when the widths shown span more than a factor
-    10. A :class:`~bumplib.SigmaHistory` is accepted in place of a
-    :class:`~bumplib.FitResult`; several widths of one fit share its colour.
-
-    Args:
-        results: Fits by name (the name is the legend's label).
-        true_sigma: The width the data were generated with (dashed line).
-        x_axis: ``"epochs"`` (``result.epochs / result.steps[-1]`` epochs per
-            step) or ``"steps"`` (optimizer steps). Singulars are accepted.
-        ax: Axes to draw into; a new figure when None.
-
-    Returns:
-        The figure.
-
-    Raises:
-        ValueError: for no results, a result without records, a bad
-            ``x_axis`` or ``true_sigma``.
-
-    """
-    if not isinstance(results, Mapping) or not results:
-        raise ValueError(
-            f"results must be a non-empty mapping of name to FitResult, got {results!r}."
-        )
-    records = {name: _records(result, x_axis) for name, result in results.items()}
-    fig, ax = new_axes(ax)
-    for i, (name, (x, sigmas, _, _)) in enumerate(records.items()):
-        color = SERIES_COLORS[i % len(SERIES_COLORS)]
-        for j in range(sigmas.shape[1]):
-            label = None if j else str(name)
-            ax.plot(x, sigmas[:, j], color=color, lw=2, label=label)
-    truths = true_sigma_lines(ax, true_sigma)
-    shown = np.concatenate([sigmas.ravel() for _, sigmas, _, _ in records.values()] + [truths])
-    set_log_y_if_wide(ax, shown)
-    style_axes(
-        ax,
-        xlabel=next(iter(records.values()))[3],
-        ylabel=r"width $\sigma$",
-        title=r"Width $\sigma$ during training",
-    )
     return fig
