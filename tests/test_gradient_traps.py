@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-from bumplib import PortableAnswerBumpLayer, StableBumpLayer
+from bumpbook import PortableAnswerBumpLayer
+from bumplib import StableBumpLayer
 from bumplib.gradient_traps import (
     TrapReport,
     assert_no_gradient_traps,
