@@ -5,13 +5,15 @@ Issue 19: every measured number a Markdown cell quotes is inserted with myst-nb'
 re-run. This test flags any other number in a chapter's Markdown cells. A
 number may stand in the prose as it is only if it is
 
-* inside maths, code, a role (``{glue:text}`...```, ``{cite}`...```, ...) or a link;
+* inside maths, code (inline or fenced), a role (``{glue:text}`...```,
+  ``{cite}`...```, ...) or a link;
 * a setting the chapter's code shows: the same number appears in one of the
   notebook's code cells (``100,000`` matches ``100_000`` or ``100000``), as an
   input the reader can change, not an output;
-* a year, a version (after the name of a framework or licence), an ordered list's number,
-  the reading time a chapter estimates, or on the short list :data:`ALLOWED` of constants
-  and definitions.
+* a year, a version (after the name of a framework or licence), an ordered list's
+  number, a reference such as "rule 5" or "issue #38349", the reading time a
+  chapter estimates, or on the short list :data:`ALLOWED` of constants and
+  definitions.
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ ALLOWED = {
     "3.11",  # the Python version the book needs
 }
 
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")
 CODE = re.compile(r"``[^`]*``|`[^`\n]*`")
 LINK = re.compile(r"\]\([^)]*\)|<https?://[^>]*>|https?://\S+")
 TARGET = re.compile(r"^\(.*\)=\s*$|^:[\w-]+:.*$", re.M)
+# "rule 5" of the recipe, "issue #38349": names, not quantities
+REFERENCE = re.compile(r"\b[Rr]ules? \d+|#\d+")
 LIST_ITEM = re.compile(r"^\s*\d+\.\s", re.M)
 READING_TIME = re.compile(r"Reading time:?\*?\*?:?\s*(about\s+)?\d+\s+minutes", re.I)
 VERSION = re.compile(
@@ -53,7 +58,18 @@ NUMBER = re.compile(
 
 def prose_numbers(markdown: str) -> list[str]:
     """The numbers of a Markdown cell outside maths, code, roles, links and targets."""
-    for pattern in (MATH, ROLE, CODE, LINK, TARGET, LIST_ITEM, READING_TIME, VERSION):
+    for pattern in (
+        FENCE,
+        MATH,
+        ROLE,
+        CODE,
+        LINK,
+        TARGET,
+        REFERENCE,
+        LIST_ITEM,
+        READING_TIME,
+        VERSION,
+    ):
         markdown = pattern.sub(" ", markdown)
     return NUMBER.findall(markdown)
 
@@ -90,7 +106,8 @@ def test_the_rule_flags_a_measured_number_and_spares_the_rest():
             {
                 "cell_type": "markdown",
                 "source": [
-                    "1. With 100,000 samples and 3 epochs (TensorFlow 2.1) sigma ends at 0.4998 ",
+                    "1. With 100,000 samples and 3 epochs (TensorFlow 2.1, rule 5, #123) sigma ",
+                    "ends at 0.4998\n```python\nfit(7.5)\n```\n",
                     "({glue:text}`sigma:.4f`, `0.25`, $x = 0.75$, 2020, [1](https://a/2.5)).",
                 ],
             },
