@@ -18,7 +18,7 @@ def script(tmp_path):
     def write(text):
         path = tmp_path / "child.py"
         path.write_text(text, encoding="utf-8")
-        return path
+        return str(path)
 
     return write
 
@@ -68,7 +68,7 @@ def test_bad_backend_lists_are_refused(script, names):
 
 def test_bad_scripts_arguments_and_timeouts_are_refused(script, tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
-        backends.start_on_backends(tmp_path / "missing.py")
+        backends.start_on_backends(str(tmp_path / "missing.py"))
     with pytest.raises(ValueError, match="must be strings"):
         backends.start_on_backends(script(REPORT), 1.5)
     with pytest.raises(ValueError, match="timeout"):

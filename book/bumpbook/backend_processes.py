@@ -58,11 +58,11 @@ class BackendRuns:
     """
 
     def __init__(
-        self, script: str | Path, args: Sequence[str], backends: Sequence[str], timeout: float
+        self, script: str, args: Sequence[str], backends: Sequence[str], timeout: float
     ) -> None:
-        script = Path(script).resolve()
-        if not script.is_file():
-            raise ValueError(f"script {str(script)!r} does not exist; write it first.")
+        path = Path(script).resolve()
+        if not path.is_file():
+            raise ValueError(f"script {str(path)!r} does not exist; write it first.")
         if not all(isinstance(arg, str) for arg in args):
             raise ValueError(f"the script's arguments must be strings, got {list(args)!r}.")
         unknown = [b for b in backends if b not in BACKENDS]
@@ -75,7 +75,7 @@ class BackendRuns:
         self.timeout = float(timeout)
         self.children = {
             backend: subprocess.Popen(
-                [sys.executable, str(script), *args],
+                [sys.executable, str(path), *args],
                 env={**os.environ, **CHILD_ENV, "KERAS_BACKEND": backend},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -125,7 +125,7 @@ class BackendRuns:
 
 
 def start_on_backends(
-    script: str | Path,
+    script: str,
     *args: str,
     backends: Sequence[str] = BACKENDS,
     timeout: float = 600.0,
