@@ -2,9 +2,8 @@
 
 * :mod:`bumpbook.plotting.style`: the shared colours, labels, sizes and
   drawing helpers of every figure.
-* :mod:`bumpbook.plotting.figures`: static figures: the bump family, one bump
-  with its derivative with respect to sigma, training curves, sigma
-  trajectories and the recovery plot.
+* :mod:`bumpbook.plotting.figures`: static figures: one bump
+  with its derivative with respect to sigma, and sigma trajectories.
 * :mod:`bumpbook.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
 * :mod:`bumpbook.plotting.exercises`: the figures of the worked solutions
@@ -41,10 +40,7 @@ from bumpbook.plotting.exercises import (
 )
 from bumpbook.plotting.figures import (
     plot_bump_and_gradient,
-    plot_bump_family,
-    plot_recovery_table_figure,
     plot_sigma_trajectories,
-    plot_training,
 )
 from bumpbook.plotting.style import COLORS
 
@@ -56,7 +52,6 @@ __all__ = [
     "plot_ablation_trajectories",
     "plot_activation_histograms",
     "plot_bump_and_gradient",
-    "plot_bump_family",
     "plot_convergence",
     "plot_exploding_band",
     "plot_failure_traces",
@@ -66,8 +61,6 @@ __all__ = [
     "plot_layer_check",
     "plot_localized_fits",
     "plot_per_feature_sigmas",
-    "plot_recovery_table_figure",
     "plot_sigma_trajectories",
-    "plot_training",
     "plot_width_gradients",
 ]

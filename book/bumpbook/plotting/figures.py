@@ -1,4 +1,4 @@
-"""Static figures of the book: the bump family, one bump with its sigma-derivative, training.
+"""Static figures of the book: one bump with its sigma-derivative, and sigma trajectories.
 
 Every value drawn comes from the NumPy reference (:mod:`bumplib.reference`
 and :func:`~bumplib.unstable_interval`); nothing here re-derives the
@@ -16,27 +16,22 @@ blue, lines at ``x = +-sqrt(sigma)`` purple.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import matplotlib as mpl
 import numpy as np
 from numpy.typing import NDArray
 
 from bumpbook.plotting.style import (
     COLORS,
     FONTSIZE,
-    HATCHES,
     LABELS,
     SERIES_COLORS,
-    SERIES_MARKERS,
     X_AXES,
     X_AXIS_LABELS,
     break_at_support_edges,
     clip_above,
-    detached_figure,
     new_axes,
     set_log_y_if_wide,
     shade_band,
@@ -46,9 +41,9 @@ from bumpbook.plotting.style import (
 )
 from bumplib.callbacks import SigmaHistory
 from bumplib.data import unstable_interval
-from bumplib.reference import bump, bump_grad_sigma, unstable_mask
+from bumplib.reference import bump, bump_grad_sigma
 from bumplib.training import FitResult
-from bumplib.validation import check_count, check_range, check_sigma, check_sigma_list
+from bumplib.validation import check_count, check_range, check_sigma
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -57,10 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COLORS",
     "plot_bump_and_gradient",
-    "plot_bump_family",
-    "plot_recovery_table_figure",
     "plot_sigma_trajectories",
-    "plot_training",
 ]
 
 
@@ -110,70 +102,6 @@ def _records(
 
 
 # --- figures ------------------------------------------------------------------------------------
-
-
-def plot_bump_family(
-    sigmas: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0),
-    x_range: tuple[float, float] = (-2.5, 2.5),
-    num: int = 2001,
-    ax: Axes | None = None,
-) -> Figure:
-    """Plot ``phi_sigma(x)`` for several widths on one axes.
-
-    For ``0 < sigma < 1`` the bump jumps from ``exp(-1 / (1 - sigma))`` to 0
-    at ``|x| = sigma``; the curve is broken there, not joined by a vertical
-    segment. For ``sigma > 1`` the formula explodes on ``sqrt(sigma) < |x| <
-    sigma`` (values above 1, up to ``inf``): those values are not drawn, and
-    the band is shaded instead. Elsewhere ``phi <= exp(-1)``, so the y-axis
-    shows ``[-0.02, 0.45]``.
-
-    Args:
-        sigmas: Widths ``>= 0``, at least one.
-        x_range: ``(min, max)`` of the inputs shown.
-        num: Number of grid points (before the breaks are added).
-        ax: Axes to draw into; a new figure when None.
-
-    Returns:
-        The figure.
-
-    Raises:
-        ValueError: for no width, a negative or non-finite width, a bad
-            ``x_range`` or ``num < 2``.
-
-    """
-    sigmas = check_sigma_list(sigmas, "sigmas")
-    x_range = check_range(x_range, "x_range")
-    num = check_count(num, "num", 2)
-    fig, ax = new_axes(ax)
-    x = np.linspace(*x_range, num)
-    shades = mpl.colormaps["Reds"](np.linspace(0.45, 1.0, len(sigmas)))
-    colors = [mpl.colors.to_hex(shade) for shade in shades]
-    for sigma, color in zip(sigmas, colors, strict=True):
-        y = np.where(unstable_mask(x, sigma), np.nan, bump(x, sigma))
-        ax.plot(
-            *break_at_support_edges(x, sigma, y), color=color, lw=2, label=rf"$\sigma$ = {sigma:g}"
-        )
-    # The bands after all the curves, so that the legend lists them last.
-    exploding = [(s, c) for s, c in zip(sigmas, colors, strict=True) if unstable_interval(s)]
-    for (sigma, color), hatch in zip(exploding, itertools.cycle(HATCHES)):
-        shade_band(
-            ax,
-            sigma,
-            x_range,
-            color=color,
-            hatch=hatch,
-            label=rf"$\sigma$ = {sigma:g}: formula" "\nexplodes, not drawn",
-        )
-    ax.set_xlim(*x_range)
-    ax.set_ylim(-0.02, 0.45)
-    style_axes(
-        ax,
-        xlabel="input x",
-        ylabel=LABELS["bump"],
-        title=r"The generalized bump $\varphi_\sigma(x)$ for several widths $\sigma$",
-        legend_loc="outside",
-    )
-    return fig
 
 
 def plot_bump_and_gradient(
@@ -266,61 +194,6 @@ def plot_bump_and_gradient(
     return fig
 
 
-def plot_training(
-    result: FitResult | SigmaHistory,
-    true_sigma: float | Sequence[float] | None = None,
-    x_label: str = "epoch",
-) -> Figure:
-    """Plot sigma (left) and the training loss on a log axis (right) of one fit.
-
-    Args:
-        result: A :class:`~bumplib.FitResult` (``history``, ``losses``,
-            ``steps``) or a :class:`~bumplib.SigmaHistory` callback after
-            training (``sigmas`` of shape ``(records, n_sigma)``); with
-            several widths (``per_feature=True``) one line per width.
-        true_sigma: The width(s) the data were generated with, drawn as
-            dashed horizontal lines.
-        x_label: What the x-axis counts: ``"epoch"`` (passes over the data,
-            fractional for a :class:`~bumplib.FitResult` recorded every few steps) or
-            ``"step"`` (optimizer steps). Plurals are accepted.
-
-    Returns:
-        The figure, with two axes.
-
-    Raises:
-        ValueError: for a result without records, a bad ``x_label`` or
-            ``true_sigma``, or epochs asked of a ``SigmaHistory`` that records
-            every few batches.
-        TypeError: for any other kind of ``result``.
-
-    """
-    x, sigmas, losses, xlabel = _records(result, x_label)
-    fig = detached_figure(figsize=(7.0, 3.6))
-    ax_sigma, ax_loss = fig.subplots(1, 2)
-    marker = "o" if len(x) <= 60 else None
-    n = sigmas.shape[1]
-    colors = [COLORS["sigma"]] if n == 1 else mpl.colormaps["Blues"](np.linspace(0.45, 1.0, n))
-    for i, color in enumerate(colors):
-        label = r"learned $\sigma$" if n == 1 else rf"learned $\sigma_{{{i}}}$"
-        ax_sigma.plot(x, sigmas[:, i], color=color, lw=2, marker=marker, ms=4, label=label)
-    truths = true_sigma_lines(ax_sigma, true_sigma)
-    set_log_y_if_wide(ax_sigma, np.concatenate([sigmas.ravel(), truths]))
-    style_axes(
-        ax_sigma, xlabel=xlabel, ylabel=r"width $\sigma$", title=r"Width $\sigma$ during training"
-    )
-
-    shown = np.isfinite(losses) & (losses > 0)
-    hidden = int((~shown[1:]).sum())  # the first record, before training, has no loss
-    label = "training loss (MSE)" + (f"\n{hidden} nan/inf/≤0 not shown" if hidden else "")
-    ax_loss.plot(
-        x[shown], losses[shown], color=COLORS["loss"], lw=1.5, marker=marker, ms=4, label=label
-    )
-    if shown.any():
-        ax_loss.set_yscale("log")
-    style_axes(ax_loss, xlabel=xlabel, ylabel="mean squared error", title="Loss (log scale)")
-    return fig
-
-
 def plot_sigma_trajectories(
     results: Mapping[str, FitResult],
     true_sigma: float | None = None,
@@ -367,81 +240,5 @@ def plot_sigma_trajectories(
         xlabel=next(iter(records.values()))[3],
         ylabel=r"width $\sigma$",
         title=r"Width $\sigma$ during training",
-    )
-    return fig
-
-
-def plot_recovery_table_figure(
-    true_sigmas: Sequence[float], learned: Mapping[str, Sequence[float]]
-) -> Figure:
-    """Plot the learned against the true widths on log-log axes, one marker style per method.
-
-    A dashed identity line marks perfect recovery. The markers are open and
-    of decreasing size, so methods that agree stay visible on top of each
-    other. Learned values that cannot be shown on a log axis (``nan``,
-    ``inf``, ``<= 0``: failed fits) are left out and counted in the legend.
-
-    Args:
-        true_sigmas: The widths the data were generated with, all ``> 0``.
-        learned: For each method's name, the learned widths, in the order of
-            ``true_sigmas``.
-
-    Returns:
-        The figure.
-
-    Raises:
-        ValueError: for no true width, a true width that is not finite and
-            ``> 0``, no method, or a method with the wrong number of values.
-
-    """
-    true = np.asarray(true_sigmas, dtype=np.float64).ravel()
-    if true.size == 0 or not (np.isfinite(true) & (true > 0)).all():
-        raise ValueError(
-            f"true_sigmas must be a non-empty sequence of finite widths > 0 (log axes), "
-            f"got {true_sigmas!r}."
-        )
-    if not isinstance(learned, Mapping) or not learned:
-        raise ValueError(
-            f"learned must be a non-empty mapping of method name to widths, got {learned!r}."
-        )
-    values = {name: np.asarray(v, dtype=np.float64).ravel() for name, v in learned.items()}
-    for name, v in values.items():
-        if v.shape != true.shape:
-            raise ValueError(
-                f"method {name!r} has {v.size} learned widths for {true.size} true ones."
-            )
-    everything = np.concatenate([true, *values.values()])
-    everything = everything[np.isfinite(everything) & (everything > 0)]
-    low, high = everything.min() / 1.5, everything.max() * 1.5
-
-    fig, ax = new_axes(figsize=(5.6, 5.0))
-    ax.plot(
-        [low, high], [low, high], color=COLORS["reference"], ls="--", lw=1.5, label="learned = true"
-    )
-    for i, (name, v) in enumerate(values.items()):
-        shown = np.isfinite(v) & (v > 0)
-        missing = int((~shown).sum())
-        ax.plot(
-            true[shown],
-            v[shown],
-            linestyle="none",
-            marker=SERIES_MARKERS[i % len(SERIES_MARKERS)],
-            markersize=max(4.0, 11.0 - 1.5 * i),
-            markerfacecolor="none",
-            markeredgewidth=1.8,
-            color=SERIES_COLORS[i % len(SERIES_COLORS)],
-            label=str(name) + (f" ({missing} failed, not shown)" if missing else ""),
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(low, high)
-    ax.set_ylim(low, high)
-    ax.set_aspect("equal")
-    style_axes(
-        ax,
-        xlabel=r"true $\sigma$ (used to generate the data)",
-        ylabel=r"learned $\sigma$",
-        title=r"Learned against true width $\sigma$",
-        legend_loc="upper left",
     )
     return fig
