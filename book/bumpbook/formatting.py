@@ -8,9 +8,7 @@ helpers, which state a result at a resolution it really has:
 * :func:`error_text` prints a relative (or absolute) error below a bound as
   that bound (``"< 1e-06"``) and a larger one to one significant digit;
 * :func:`value_text` prints a value with the significant digits that a given
-  relative resolution determines;
-* :func:`float32_steps` counts how many float32 steps apart two values are,
-  which is the honest unit for results that agree to the last bits.
+  relative resolution determines.
 
 Which bound fits which cell is checked, not guessed: ``scripts/test.sh
 --portability`` re-executes the notebooks with the data re-rounded
@@ -23,7 +21,7 @@ import math
 
 import numpy as np
 
-__all__ = ["FLOAT32_EPS", "error_text", "float32_steps", "value_text"]
+__all__ = ["FLOAT32_EPS", "error_text", "value_text"]
 
 #: The spacing of float32 values at 1, 2**-23 (about 1.2e-7), float32's machine epsilon.
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
@@ -81,26 +79,3 @@ def value_text(value: float, resolution: float) -> str:
         return str(value)
     digits = max(1, math.floor(-math.log10(resolution)))
     return f"{abs(value) if value == 0 else value:#.{digits}g}".rstrip(".")
-
-
-def float32_steps(value: float, reference: float) -> int:
-    """Return how many float32 values lie between ``value`` and ``reference`` (0 if equal).
-
-    Both are rounded to float32 first. It is the distance in units in the
-    last place, exact and symmetric, and meaningful across zero and
-    subnormals.
-
-    Raises:
-        TypeError: if either is not a number.
-        ValueError: if either is nan or infinite after rounding to float32.
-    """
-    pair = []
-    for name, v in (("value", value), ("reference", reference)):
-        with np.errstate(over="ignore"):
-            v32 = np.float32(_check_real(v, name))
-        if not np.isfinite(v32):
-            raise ValueError(f"{name} must be finite in float32, got {v!r}.")
-        bits = int(v32.view(np.int32))
-        # Map the sign-magnitude bit pattern to a monotonic integer line.
-        pair.append(bits if bits >= 0 else -(bits & 0x7FFFFFFF))
-    return abs(pair[0] - pair[1])

@@ -2,8 +2,6 @@
 
 * :mod:`bumpbook.plotting.style`: the shared colours, labels, sizes and
   drawing helpers of every figure.
-* :mod:`bumpbook.plotting.figures`: static figures: the bump family and training
-  curves.
 * :mod:`bumpbook.plotting.animation`: the accepted answer's animated diagram,
   and the HTML player a notebook shows so that it plays in the book.
 * :mod:`bumpbook.plotting.exercises`: the figures of the worked solutions
@@ -25,19 +23,13 @@ from bumpbook.plotting.exercises import (
     plot_failure_traces,
     plot_gradient_decay,
 )
-from bumpbook.plotting.figures import (
-    plot_bump_family,
-    plot_training,
-)
 from bumpbook.plotting.style import COLORS
 
 __all__ = [
     "COLORS",
     "animation_html",
     "bump_animation",
-    "plot_bump_family",
     "plot_exploding_band",
     "plot_failure_traces",
     "plot_gradient_decay",
-    "plot_training",
 ]

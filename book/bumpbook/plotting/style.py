@@ -31,7 +31,6 @@ __all__ = [
     "COLORS",
     "FIGSIZE",
     "FONTSIZE",
-    "HATCHES",
     "LABELS",
     "MAX_FIGURE_WIDTH",
     "SERIES_COLORS",
@@ -95,7 +94,6 @@ FIGSIZE = (7.0, 4.0)
 FONTSIZE = {"title": 12, "label": 11, "tick": 10, "legend": 10}
 SPAN_FOR_LOG = 10.0  # a log axis once the values span more than this factor
 BAND_ALPHA = 0.15
-HATCHES = ("//", "\\\\", "xx", "..")  # tell apart the bands of several widths
 X_AXES = {"epoch": "epoch", "epochs": "epoch", "step": "step", "steps": "step"}
 X_AXIS_LABELS = {
     "epoch": "epochs (passes over the data)",
