@@ -6,7 +6,7 @@
   may end with ``sigma = nan`` or an infinite loss.
 * :func:`plot_gradient_decay`: why a large sigma needs more epochs.
 
-Like :mod:`bumpbook.plotting.figures`, every function returns a
+Every function returns a
 :class:`~matplotlib.figure.Figure` detached from pyplot (a notebook shows it
 once, as the value of a cell), with labelled axes, a legend and a title, in
 the book's colours (:data:`~bumpbook.plotting.style.COLORS`).

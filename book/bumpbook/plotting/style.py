@@ -1,8 +1,7 @@
 """The shared look of every figure of the book: colours, labels, sizes and drawing helpers.
 
-Each figure module (:mod:`~bumpbook.plotting.figures`,
-:mod:`~bumpbook.plotting.animation`, :mod:`~bumpbook.plotting.exercises`,
-and chapters 5 and 6) draws with these, so that a colour, a font
+The figure modules (:mod:`~bumpbook.plotting.animation`,
+:mod:`~bumpbook.plotting.exercises`) and the chapters' own plotting cells draw with these, so that a colour, a font
 size or a band's hatching means the same thing on every page.
 """
 
