@@ -1,7 +1,8 @@
 """The shared look of every figure of the book: colours, labels, sizes and drawing helpers.
 
 The figure modules (:mod:`~bumpbook.plotting.animation`,
-:mod:`~bumpbook.plotting.exercises`) and the chapters' own plotting cells draw with these, so that a colour, a font
+:mod:`~bumpbook.plotting.exercises`) and the chapters' own plotting cells draw
+with these, so that a colour, a font
 size or a band's hatching means the same thing on every page.
 """
 
