@@ -77,6 +77,7 @@ class Distribution:
         forbidden: Path prefixes (inside the archive) that must not appear, each with
             what it would be.
         must_not_import: Top-level modules that no module of the package may import.
+        data: Data files the package ships besides its modules, relative to it.
     """
 
     name: str
@@ -85,6 +86,7 @@ class Distribution:
     typed: bool
     forbidden: tuple[tuple[str, str], ...]
     must_not_import: tuple[str, ...] = ()
+    data: tuple[str, ...] = ()
 
     @property
     def file_stem(self) -> str:
@@ -122,6 +124,7 @@ BOOK = Distribution(
     package="bumpbook",
     typed=False,
     forbidden=(("bumplib/", "the core, a dependency"), ("tests/", "the tests")),
+    data=("throughput.json",),  # bench_throughput.py's run, which the production chapter reads
 )
 DISTRIBUTIONS = (CORE, BOOK)
 
@@ -170,6 +173,7 @@ def wheel_problems(wheel: Path, dist: Distribution) -> list[str]:
         if module.split(".")[0] in dist.must_not_import
     ]
     expected = dist.modules() | ({f"{dist.package}/py.typed"} if dist.typed else set())
+    expected |= {f"{dist.package}/{name}" for name in dist.data}
     shipped = set(names) - set(info)
     problems += [f"{wheel.name}: lacks {name}" for name in sorted(expected - shipped)]
     problems += [
