@@ -7,7 +7,8 @@ every input and every ``sigma >= 0`` (:class:`StableBumpLayer`, and the op
 reference maths, training data, the recovery of ``sigma`` from data
 (:func:`fit_sigma`, :func:`least_squares_sigma`), a callback that records
 ``sigma`` during ``fit``, and a finder of gradient traps for any function or
-layer written with ``keras.ops`` (:func:`find_gradient_traps`).
+layer written with ``keras.ops``
+(:func:`~bumplib.gradient_traps.search.find_gradient_traps`).
 
 The layers are written with ``keras.ops`` and run on every Keras 3 backend
 (TensorFlow, JAX, PyTorch, chosen by ``KERAS_BACKEND`` before ``keras`` is

@@ -79,7 +79,7 @@ def _pair(first: str, second: str) -> str:
     return f"ops.stack([{first}, {second}], axis=-1)"
 
 
-#: The catalogue: keras.ops functions and masked idioms at their singular points.
+#: The rows of the catalogue, keras.ops functions and masked idioms at their singular points.
 ENTRIES: tuple[Entry, ...] = (
     _e("sqrt", "ops.sqrt(x)", 0.0, INF, "derivative +inf at 0"),
     _e("sqrt(relu)", "ops.sqrt(ops.relu(x))", 0.0, (0.0, INF), "kink of relu under sqrt"),
