@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import ml_dtypes
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from autodiff import BACKEND, gradient_function, weights_of
 import bumpbook
 from bumpbook import PortableAnswerBumpLayer
 from bumplib import StableBumpLayer, bump
+from bumplib.base_layer import BaseBumpLayer
 from bumplib.gradient_traps import MODES, find_gradient_traps
 
 F32 = np.float32
@@ -124,9 +126,17 @@ def test_double_where_layer_has_a_nan_sigma_gradient_at_sigma_zero(layer):
     assert all(t.point["sigma"] < 1e-19 for t in nonfinite)
 
 
-def single_where_layers():
-    from bumpbook.backend_processes import OpsWhereBumpLayer
+class OpsWhereBumpLayer(BaseBumpLayer):
+    """The answer's first layer in ``keras.ops``: one ``where``, the trap on every backend."""
 
+    def call(self, inputs):
+        sigma = self.sigma_tensor()
+        inside = keras.ops.abs(inputs) < sigma
+        formula = keras.ops.exp(-sigma / (sigma - keras.ops.square(inputs)))
+        return keras.ops.where(inside, formula, 0.0)
+
+
+def single_where_layers():
     layers = [OpsWhereBumpLayer(0.5)]
     if BACKEND == "tensorflow":
         from bumpbook import AnswerWhereBumpLayer
