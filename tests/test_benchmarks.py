@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from load_file import load_file
 
 THROUGHPUT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_throughput.py"
 
@@ -34,17 +33,8 @@ def test_bench_throughput_rejects_bad_arguments(arguments: list[str], message: s
     assert done.stdout == ""  # refused before any timing starts
 
 
-def load_throughput_benchmark() -> ModuleType:
-    """The benchmark script as a module (it is not a package's)."""
-    spec = importlib.util.spec_from_file_location("bench_throughput", THROUGHPUT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_bench_throughput_says_which_targets_are_met() -> None:
-    bench = load_throughput_benchmark()
+    bench = load_file("benchmarks/bench_throughput.py")
 
     def row(mode: str, op: str, milliseconds: float, size: int = 10_000_000) -> dict:
         return {"size": size, "mode": mode, "op": op, "fastest": milliseconds / 1e3}

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from load_file import load_file
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def _load():
-    sys.path.insert(0, str(SCRIPTS))  # build_pdf imports local_site from beside it
-    try:
-        spec = importlib.util.spec_from_file_location("build_pdf", SCRIPTS / "build_pdf.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(SCRIPTS))
-
-
-build_pdf = _load()
+build_pdf = load_file("scripts/build_pdf.py")
 
 
 def test_a_missing_single_page_book_is_an_error_that_says_what_to_run(tmp_path, capsys):

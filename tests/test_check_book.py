@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from load_file import load_file
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_book.py"
 
 
-def _load_check_book():
-    spec = importlib.util.spec_from_file_location("check_book", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-check_book = _load_check_book()
+check_book = load_file("scripts/check_book.py")
 
 TOC = """\
 format: jb-book

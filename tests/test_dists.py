@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from load_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "dists.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("dists", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-dists = _load()
+dists = load_file("scripts/dists.py")
 
 METADATA = "Metadata-Version: 2.4\nName: {name}\nVersion: 2.0.0\n{requires}\n"
 

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import nbformat
+from load_file import load_file
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "execute_notebooks.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("execute_notebooks", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-execute_notebooks = _load()
+execute_notebooks = load_file("scripts/execute_notebooks.py")
 GREEN, RESET = "\x1b[32m", "\x1b[39m"
 
 

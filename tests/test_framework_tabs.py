@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 from pathlib import Path
@@ -10,19 +9,13 @@ from pathlib import Path
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
+from load_file import load_file
 from sphinx.application import Sphinx
 
 EXT = Path(__file__).resolve().parent.parent / "_ext"
 
 
-def _load_extension():
-    spec = importlib.util.spec_from_file_location("framework_tabs", EXT / "framework_tabs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-framework_tabs = _load_extension()
+framework_tabs = load_file("_ext/framework_tabs.py")
 
 
 def _code(source: str, tags: list[str], output: str) -> nbformat.NotebookNode:

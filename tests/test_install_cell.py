@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,19 +9,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from load_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "install_cell.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("install_cell", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-install_cell = _load()
+install_cell = load_file("scripts/install_cell.py")
 URL = "https://github.com/example/book"
 VERSION = "2.1.0"
 

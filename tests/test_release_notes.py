@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from load_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "release_notes.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("release_notes", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-release_notes = _load()
+release_notes = load_file("scripts/release_notes.py")
 
 CHANGELOG = """\
 # Changelog

@@ -4,10 +4,10 @@ Keras fixes its backend when it is first imported (``KERAS_BACKEND``), so one
 process cannot run the same layer on TensorFlow, JAX and PyTorch. Chapter 7
 writes a script (its code is on the page) and :func:`start_on_backends` starts
 it once per backend, all children at once: each child gets ``KERAS_BACKEND``
-and :data:`CHILD_ENV`, and its last line of standard output must be one JSON
-value, its report. :meth:`BackendRuns.results` waits for the children; a child
-that fails raises :class:`BackendRunError` with its exit status and the end of
-its standard error.
+and :data:`~bumplib.gradient_traps.command.CHILD_ENV`, and its last line of
+standard output must be one JSON value, its report.
+:meth:`BackendRuns.results` waits for the children; a child that fails raises
+:class:`BackendRunError` with its exit status and the end of its standard error.
 """
 
 from __future__ import annotations
@@ -20,20 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BACKENDS", "CHILD_ENV", "BackendRunError", "BackendRuns", "start_on_backends"]
+from bumplib.gradient_traps.command import CHILD_ENV
+
+__all__ = ["BACKENDS", "BackendRunError", "BackendRuns", "start_on_backends"]
 
 #: The Keras backends, in the order the book shows them.
 BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
 
-#: Environment of every child besides ``KERAS_BACKEND`` (quiet, CPU only, repeatable).
-CHILD_ENV: dict[str, str] = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-    "TF_DETERMINISTIC_OPS": "1",
-    "PYTHONHASHSEED": "0",
-    "JAX_PLATFORMS": "cpu",
-    "CUDA_VISIBLE_DEVICES": "",
-}
 
 #: How many characters of a failed child's standard error the error shows.
 STDERR_TAIL = 4000
