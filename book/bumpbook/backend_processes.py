@@ -125,8 +125,9 @@ def start_on_backends(
 ) -> BackendRuns:
     """Start ``python script *args`` in one fresh Python per backend, all at once.
 
-    Each child gets ``KERAS_BACKEND`` and :data:`CHILD_ENV` on top of this
-    process's environment (so ``BUMPLIB_PERTURB_ROUNDING`` reaches it). Call
+    Each child gets ``KERAS_BACKEND`` and
+    :data:`~bumplib.gradient_traps.command.CHILD_ENV` on top of this process's
+    environment (so ``BUMPLIB_PERTURB_ROUNDING`` reaches it). Call
     :meth:`BackendRuns.results` for the reports.
 
     Raises:
