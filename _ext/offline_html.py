@@ -110,10 +110,25 @@ def drop_duplicate_scripts(
     scripts[:] = kept
 
 
+def share_html_handlers(app: Sphinx) -> None:
+    """Give the single-page builder every HTML node handler it lacks.
+
+    Sphinx looks a translator's node handlers up under the builder's name before
+    its format: once an extension registers a handler for ``singlehtml`` (as
+    sphinx-exercise does), the ``html`` handlers of every other extension, such
+    as sphinx-design's tabs and dropdowns, no longer reach the single page.
+    """
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node, pair in handlers.get("html", {}).items():
+        single.setdefault(node, pair)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the configuration value and the listeners."""
     app.add_config_value("offline_mathjax_dir", DEFAULT_MATHJAX_DIR, "html", types=[str])
     app.connect("builder-inited", check_config)
+    app.connect("builder-inited", share_html_handlers)
     app.connect("build-finished", copy_mathjax)
     # Early, so that listeners after it see each script once; late ones (MathJax's,
     # priority 500) add only scripts that are not in the list yet.
