@@ -100,16 +100,17 @@ def search_thread_layer(layer):
     )
 
 
-def double_where_layers():
-    layers = [PortableAnswerBumpLayer(0.5)]
-    if BACKEND == "tensorflow":
-        from bumpbook import AnswerBumpLayer
-
-        layers.append(AnswerBumpLayer(0.5))
-    return layers
+def with_tensorflow_twin(portable_class, tensorflow_class):
+    """The keras.ops layer, and on TensorFlow also the thread's own TensorFlow layer."""
+    classes = [portable_class] + ([tensorflow_class] if BACKEND == "tensorflow" else [])
+    return [layer_class(0.5) for layer_class in classes]
 
 
-@pytest.mark.parametrize("layer", double_where_layers(), ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(
+    "layer",
+    with_tensorflow_twin(PortableAnswerBumpLayer, bumpbook.AnswerBumpLayer),
+    ids=lambda layer: type(layer).__name__,
+)
 def test_double_where_layer_has_a_nan_sigma_gradient_at_sigma_zero(layer):
     report = search_thread_layer(layer)
     nonfinite = report.of_kind("nonfinite-gradient")
@@ -136,16 +137,11 @@ class OpsWhereBumpLayer(BaseBumpLayer):
         return keras.ops.where(inside, formula, 0.0)
 
 
-def single_where_layers():
-    layers = [OpsWhereBumpLayer(0.5)]
-    if BACKEND == "tensorflow":
-        from bumpbook import AnswerWhereBumpLayer
-
-        layers.append(AnswerWhereBumpLayer(0.5))
-    return layers
-
-
-@pytest.mark.parametrize("layer", single_where_layers(), ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(
+    "layer",
+    with_tensorflow_twin(OpsWhereBumpLayer, bumpbook.AnswerWhereBumpLayer),
+    ids=lambda layer: type(layer).__name__,
+)
 def test_single_where_layer_has_nan_gradients_outside_the_support(layer):
     report = search_thread_layer(layer)
     nonfinite = report.of_kind("nonfinite-gradient")
