@@ -63,6 +63,9 @@ def open_page(new_context: Any, origin: str, page_name: str, view: str) -> tuple
     context.on("weberror", lambda error: problems.append(f"uncaught: {error.error}"))
     page = context.new_page()
     page.goto(f"{origin}/{page_name}", wait_until="load")
+    # The theme fades colours in; without this, axe can measure a colour mid-fade (seen once:
+    # the search button's text black on the dark background).
+    page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
     theme = page.evaluate("() => document.documentElement.dataset.theme")
     if theme != scheme:
         problems.append(f"the theme shows {theme!r} mode for a reader who prefers {scheme}")
