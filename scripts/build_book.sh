@@ -7,7 +7,7 @@
 # The built book needs no network: MathJax (the npm package pinned in
 # _ext/mathjax/package-lock.json) is installed into _build/vendor here and copied
 # into the site by _ext/offline_html.py; everything else comes from the Python
-# packages. scripts/check_book.py then checks the pages, their links and that
+# packages. scripts/browser_test.sh tests the pages, their links and anchors, and that
 # nothing they load comes from another host.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -23,5 +23,4 @@ fi
 
 rm -rf _build/html _build/.doctrees
 jupyter-book build . --warningiserror --nitpick --keep-going
-python scripts/check_book.py _build/html
 echo "Book built: open _build/html/index.html"

@@ -1,33 +1,22 @@
-"""Write, as every chapter's first cell, the cell that installs the book's libraries where missing.
+"""Write, first in every chapter, the cell that installs the book's libraries where missing.
 
-Usage::
+    python scripts/install_cell.py           # (re)write it into every chapters/*.ipynb
+    python scripts/install_cell.py --check   # exit 1 if a chapter does not start with it
 
-    python scripts/install_cell.py            # (re)write it into every chapters/*.ipynb
-    python scripts/install_cell.py --check    # exit 1 if a notebook's first cell differs
-    python scripts/install_cell.py chapters/03_numerical_stability.ipynb
-
-A chapter opened from the book's launch buttons on Colab has neither ``bumplib``
-nor the book's helpers (``bumpbook``, distribution ``bumplib-book``), and neither is
-on PyPI; on Binder and in a clone, ``requirements.txt`` has installed both. The first
-cell therefore runs ``pip install`` of both from the repository at the release tag
-``vVERSION`` (the book's helpers from its ``book`` subdirectory) only when
-``importlib.util.find_spec("bumpbook")`` finds nothing, and prints nothing otherwise
-(so nbval, which runs it with both installed, sees no output). The repository is the
-one ``_config.yml`` names (``repository.url``) and the version the one the root
-``pyproject.toml`` names (``project.version``): each is written in one place, and the
-publish workflow releases exactly that version (scripts/release_notes.py). The cell is
-tagged ``remove-cell``, so the HTML book does not show it, and has the fixed id
-:data:`CELL_ID`, by which a later run finds and replaces it. Nothing else in a
-notebook changes.
+On Colab a chapter has neither ``bumplib`` nor the book's helpers (``bumpbook``), and
+neither is on PyPI; Binder and a clone have both. The cell pip-installs both from the
+repository that ``_config.yml`` names (``repository.url``) at the tag of the version that
+the root ``pyproject.toml`` names (``project.version``): each is written in one place. It
+prints nothing where ``bumpbook`` is installed (so nbval sees no output), is tagged
+``remove-cell`` (the HTML does not show it) and has the id :data:`CELL_ID`, by which a
+later run replaces it.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import tomllib
-from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
@@ -38,8 +27,6 @@ CONFIG = ROOT / "_config.yml"
 PYPROJECT = ROOT / "pyproject.toml"
 CHAPTERS = ROOT / "chapters"
 CELL_ID = "install-bumplib"
-TAGS = ["remove-cell"]
-
 CELL_TEMPLATE = """\
 # Install the book's libraries where they are missing (on Colab, say): bumplib and the book's
 # helpers (bumpbook) of release v{version}. Binder and a clone already have both: then this
@@ -56,127 +43,65 @@ if importlib.util.find_spec("bumpbook") is None:
     importlib.invalidate_caches()"""
 
 
-def repository_url(config: Path = CONFIG) -> str:
-    """Return ``repository.url`` of the book's ``_config.yml``, checked.
+def release() -> tuple[str, str]:
+    """Return the repository's URL (from ``_config.yml``) and the version (``pyproject.toml``).
 
     Raises:
-        ValueError: if the file has no such key, or the URL is not an https URL.
+        ValueError: saying which of the two is missing or malformed, and where.
 
     """
-    settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    url = str((settings.get("repository") or {}).get("url") or "").strip()
-    if not url:
-        raise ValueError(f"{config}: no repository.url; name the book's repository there.")
-    if not url.startswith("https://") or any(char in url for char in " \"'\\"):
-        raise ValueError(f"{config}: repository.url {url!r} must be a plain https:// URL.")
-    return url.rstrip("/")
-
-
-def release_version(pyproject: Path = PYPROJECT) -> str:
-    """Return ``project.version`` of the root ``pyproject.toml``, checked.
-
-    Raises:
-        ValueError: if the file has no such key, or it is not a plain version (1.2.0).
-
-    """
-    settings = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    version = str(settings.get("project", {}).get("version") or "").strip()
-    if not version:
-        raise ValueError(f"{pyproject}: no project.version; name the released version there.")
-    if not re.fullmatch(r"\d+(\.\d+)*([a-z]+\d+)?(\.post\d+)?", version):
-        raise ValueError(f"{pyproject}: project.version {version!r} is not a release version.")
-    return version
+    settings = yaml.safe_load(CONFIG.read_text(encoding="utf-8")) or {}
+    url = str((settings.get("repository") or {}).get("url") or "").rstrip("/")
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8")).get("project", {})
+    version = str(project.get("version", ""))
+    if not re.fullmatch(r"https://[^\s\"'\\]+", url):
+        raise ValueError(f"{CONFIG}: repository.url must be a plain https:// URL, got {url!r}")
+    if not re.fullmatch(r"\d+(\.\d+)*", version):
+        raise ValueError(f"{PYPROJECT}: project.version must read like 1.1.0, got {version!r}")
+    return url, version
 
 
 def install_cell(url: str, version: str) -> nbformat.NotebookNode:
     """Return the install cell for release ``version`` of the repository at ``url``."""
     cell = nbformat.v4.new_code_cell(CELL_TEMPLATE.format(url=url, version=version))
     cell.id = CELL_ID
-    cell.metadata["tags"] = list(TAGS)
+    cell.metadata["tags"] = ["remove-cell"]
     return cell
 
 
-def with_install_cell(nb: nbformat.NotebookNode, url: str, version: str) -> nbformat.NotebookNode:
-    """Put the install cell first in ``nb`` (in place, replacing an earlier one) and return it."""
-    cells = [cell for cell in nb.cells if cell.get("id") != CELL_ID]
-    nb.cells = [install_cell(url, version), *cells]
-    return nb
-
-
-def first_cell_is_current(nb: nbformat.NotebookNode, url: str, version: str) -> bool:
-    """Whether ``nb`` starts with exactly the install cell this script writes."""
-    if not nb.cells:
-        return False
-    first, expected = nb.cells[0], install_cell(url, version)
+def starts_with(nb: nbformat.NotebookNode, cell: nbformat.NotebookNode) -> bool:
+    """Whether ``nb``'s first cell is ``cell`` (its id, source and tags), without outputs."""
+    first = nb.cells[0] if nb.cells else {}
+    keys = ("id", "source", "cell_type")
     return (
-        first.cell_type == "code"
-        and first.get("id") == CELL_ID
-        and first.source == expected.source
-        and first.metadata.get("tags") == TAGS
+        all(first.get(key) == cell[key] for key in keys)
         and not first.get("outputs")
+        and (first["metadata"].get("tags") == cell.metadata["tags"])
     )
 
 
-def chapter_notebooks(paths: Sequence[str] = ()) -> list[Path]:
-    """Return the notebooks named in ``paths``, or every ``chapters/*.ipynb``."""
-    if not paths:
-        return sorted(CHAPTERS.glob("*.ipynb"))
-    notebooks = []
-    for raw in paths:
-        path = Path(raw)
-        if path.suffix != ".ipynb" or not path.is_file():
-            raise SystemExit(f"error: {raw}: not an existing .ipynb file")
-        notebooks.append(path)
-    return notebooks
-
-
-def write(path: Path, url: str, version: str) -> bool:
-    """Give the notebook at ``path`` the current install cell; return whether it changed."""
-    text = path.read_text(encoding="utf-8")
-    nb = with_install_cell(nbformat.reads(text, as_version=4), url, version)
-    nbformat.validate(nb)
-    new = nbformat.writes(nb)
-    new = new if new.endswith("\n") else new + "\n"
-    if new == text:
-        return False
-    path.write_text(new, encoding="utf-8")
-    return True
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", help="default: every chapters/*.ipynb")
-    parser.add_argument(
-        "--check", action="store_true", help="only report notebooks whose first cell differs"
-    )
-    parser.add_argument("--config", default=str(CONFIG), help="the book's _config.yml")
-    parser.add_argument("--pyproject", default=str(PYPROJECT), help="the core's pyproject.toml")
-    args = parser.parse_args(argv)
-
+def main(argv: list[str]) -> int:
+    """Write the cell into every chapter, or with ``--check`` list those without it."""
+    if argv not in ([], ["--check"]):
+        print("usage: python scripts/install_cell.py [--check]", file=sys.stderr)
+        return 2
     try:
-        url = repository_url(Path(args.config))
-        version = release_version(Path(args.pyproject))
+        cell = install_cell(*release())
     except (OSError, ValueError) as error:
         print(f"install_cell: {error}", file=sys.stderr)
         return 2
-    notebooks = chapter_notebooks(args.notebooks)
-    if args.check:
-        stale = [
-            path
-            for path in notebooks
-            if not first_cell_is_current(nbformat.read(path, as_version=4), url, version)
-        ]
-        for path in stale:
-            print(f"install_cell: {path}: first cell is not the install cell (run this script)")
-        return 1 if stale else 0
-    changed = [path for path in notebooks if write(path, url, version)]
-    print(
-        f"install_cell: {len(changed)} of {len(notebooks)} notebook(s) updated "
-        f"(release v{version} of {url})"
-    )
-    return 0
+    stale = []
+    for path in sorted(CHAPTERS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if not starts_with(nb, cell):
+            stale.append(path.name)
+            nb.cells = [cell, *(old for old in nb.cells if old.get("id") != CELL_ID)]
+            if not argv:
+                nbformat.write(nb, path)
+    verb = "do not start with the install cell" if argv else "updated"
+    print(f"install_cell: {len(stale)} chapter(s) {verb}: {', '.join(stale) or 'none'}")
+    return 1 if argv and stale else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

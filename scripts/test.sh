@@ -5,8 +5,8 @@
 #   (tests/backends) again on JAX and on PyTorch, the wheels and sdists (built,
 #   twine-checked, their contents checked), the core's wheel installed into a
 #   fresh environment per backend and its tests run there, every notebook under nbval in
-#   strict mode (each timed), the book build with warnings as errors plus a
-#   check of the HTML, every page in headless Chromium, and the PDF of the
+#   strict mode (each timed), the book build with warnings as errors, every
+#   page in headless Chromium with its links and anchors, and the PDF of the
 #   book. Every stage runs even when an earlier one fails, so that one failure
 #   does not hide another; the summary at the end lists them all and the exit
 #   status is non-zero if any failed.
@@ -72,8 +72,8 @@ else
     stage "core wheel installed with $backend" python scripts/dists.py test-installed "$backend"
   done
   notebooks "nbval"
-  stage "book build and HTML check" bash scripts/build_book.sh
-  stage "browser test: Chromium, axe (light, dark)" bash scripts/browser_test.sh
+  stage "book build" bash scripts/build_book.sh
+  stage "browser test: Chromium, axe, links" bash scripts/browser_test.sh
   stage "PDF of the whole book" bash scripts/build_pdf.sh
 fi
 

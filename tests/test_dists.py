@@ -1,9 +1,7 @@
-"""Tests of scripts/dists.py: the checks of wheels and sdists, test selection, arguments."""
+"""Tests of scripts/dists.py: the checks of the built files, test selection, arguments."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -11,150 +9,68 @@ import pytest
 from load_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "dists.py"
-
-
 dists = load_file("scripts/dists.py")
 
-METADATA = "Metadata-Version: 2.4\nName: {name}\nVersion: 2.0.0\n{requires}\n"
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """One distribution ``corelib`` (package ``corepkg``), and a folder for its files."""
+    for name in ("__init__.py", "sub/__init__.py", "py.typed"):
+        (tmp_path / "corepkg" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "corepkg" / name).write_text("")
+    monkeypatch.setattr(dists, "DISTRIBUTIONS", {"corelib": (tmp_path, "corepkg")})
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "corelib-2.0.0.tar.gz").write_bytes(b"")
+    return tmp_path
 
 
-def _project(tmp_path: Path) -> tuple[object, object]:
-    """A core and a book distribution in a temporary tree, like the repository's."""
-    core_dir, book_dir = tmp_path / "src", tmp_path / "src" / "book"
-    for package, folder in (("corepkg", core_dir), ("bookpkg", book_dir)):
-        (folder / package / "sub").mkdir(parents=True)
-        (folder / package / "__init__.py").write_text("")
-        (folder / package / "sub" / "__init__.py").write_text("")
-        (folder / package / "layers.py").write_text("")
-    (core_dir / "pyproject.toml").write_text(
-        '[project]\nname = "corelib"\nversion = "2.0.0"\ndependencies = ["keras>=3,<4", "numpy"]\n'
-    )
-    (book_dir / "pyproject.toml").write_text(
-        '[project]\nname = "core-book"\nversion = "2.0.0"\ndependencies = ["corelib"]\n'
-    )
-    core = dists.Distribution(
-        name="corelib",
-        project=core_dir,
-        package="corepkg",
-        typed=True,
-        forbidden=(("bookpkg/", "the book's helpers"), ("tests/", "the tests")),
-    )
-    book = dists.Distribution(
-        name="core-book", project=book_dir, package="bookpkg", typed=False, forbidden=()
-    )
-    return core, book
-
-
-def _wheel(outdir: Path, dist, names, requires=None) -> Path:
-    requires = dist_requires(dist) if requires is None else requires
-    path = outdir / f"{dist.file_stem}-2.0.0-py3-none-any.whl"
-    info = f"{dist.file_stem}-2.0.0.dist-info"
+def wheel(folder: Path, names: list[str]) -> Path:
+    """A wheel of corelib 2.0.0 holding ``names`` (empty files) and its metadata."""
+    path = folder / "corelib-2.0.0-py3-none-any.whl"
+    info = "corelib-2.0.0.dist-info"
+    files = {name: "" for name in names} | {
+        f"{info}/METADATA": "Metadata-Version: 2.4\nName: corelib\nVersion: 2.0.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
     with zipfile.ZipFile(path, "w") as archive:
-        for name in names:
-            archive.writestr(name, "")
-        lines = "\n".join(f"Requires-Dist: {req}" for req in requires)
-        archive.writestr(f"{info}/METADATA", METADATA.format(name=dist.name, requires=lines))
-        archive.writestr(f"{info}/RECORD", "")
+        for name, text in files.items():
+            archive.writestr(name, text)
     return path
 
 
-def dist_requires(dist) -> list[str]:
-    return [*sorted(dists.declared_dependencies(dist)), 'tensorflow-cpu; extra == "tensorflow"']
+PACKAGE = ["corepkg/__init__.py", "corepkg/sub/__init__.py", "corepkg/py.typed"]
 
 
-def _sdist(outdir: Path, dist, names) -> Path:
-    path = outdir / f"{dist.file_stem}-2.0.0.tar.gz"
-    top = f"{dist.file_stem}-2.0.0/"
-    with tarfile.open(path, "w:gz") as archive:
-        for name in ["pyproject.toml", *names]:
-            info = tarfile.TarInfo(top + name)
-            archive.addfile(info, io.BytesIO(b""))
-    return path
+def test_a_wheel_with_exactly_its_package_passes(project):
+    wheel(project / "dist", PACKAGE)
+    dists.check(project / "dist")
 
 
-def _good(tmp_path: Path):
-    core, book = _project(tmp_path)
-    outdir = tmp_path / "dist"
-    outdir.mkdir()
-    for dist in (core, book):
-        modules = sorted(dist.modules())
-        typed = [f"{dist.package}/py.typed"] if dist.typed else []
-        _wheel(outdir, dist, modules + typed)
-        _sdist(outdir, dist, modules)
-    return core, book, outdir
+@pytest.mark.parametrize(
+    "names",
+    [
+        [*PACKAGE, "tests/test_x.py"],  # the tests
+        [*PACKAGE, "bookpkg/__init__.py"],  # another package
+        [*PACKAGE, "corepkg/stray.py"],  # not in the source tree
+        PACKAGE[:2],  # lacks the type marker
+    ],
+    ids=["tests", "other package", "stray module", "no marker"],
+)
+def test_a_wheel_with_more_or_less_fails(project, names):
+    wheel(project / "dist", names)
+    with pytest.raises(dists.DistError, match="failed: check-wheel-contents"):
+        dists.check(project / "dist")
 
 
-def test_good_distributions_have_no_problems(tmp_path):
-    core, book, outdir = _good(tmp_path)
-    assert core.modules() == {"corepkg/__init__.py", "corepkg/layers.py", "corepkg/sub/__init__.py"}
-    assert dists.check(outdir, (core, book)) == []
-
-
-def test_a_wheel_with_tests_book_helpers_or_strays_or_without_modules_or_marker(tmp_path):
-    core, _, outdir = _good(tmp_path)
-    wheel = _wheel(
-        outdir,
-        core,
-        [
-            *("corepkg/__init__.py", "corepkg/sub/__init__.py", "corepkg/extra.py"),
-            *("tests/test_x.py", "bookpkg/__init__.py"),
-        ],
-    )
-    problems = dists.wheel_problems(wheel, core)
-    assert f"{wheel.name}: holds tests/test_x.py (the tests)" in problems
-    assert f"{wheel.name}: holds bookpkg/__init__.py (the book's helpers)" in problems
-    assert f"{wheel.name}: lacks corepkg/layers.py" in problems
-    assert f"{wheel.name}: lacks corepkg/py.typed" in problems
-    assert f"{wheel.name}: holds corepkg/extra.py, not a module of corepkg/" in problems
-    assert len(problems) == 5
-
-
-def test_a_core_module_that_imports_the_book_is_a_problem(tmp_path):
-    core, _, outdir = _good(tmp_path)
-    core = dists.Distribution(**{**core.__dict__, "must_not_import": ("bookpkg",)})
-    modules = [*sorted(core.modules()), "corepkg/py.typed"]
-    wheel = _wheel(outdir, core, modules)
-    with zipfile.ZipFile(wheel, "a") as archive:
-        archive.writestr("corepkg/extra.py", "def f():\n    from bookpkg.plots import figure\n")
-    problems = dists.wheel_problems(wheel, core)
-    assert f"{wheel.name}: corepkg/extra.py imports bookpkg.plots" in problems
-
-
-def test_a_wheel_whose_requirements_differ_from_the_pyproject(tmp_path):
-    core, _, outdir = _good(tmp_path)
-    modules = [*sorted(core.modules()), "corepkg/py.typed"]
-    wheel = _wheel(outdir, core, modules, requires=["keras>=3,<4", "numpy", "scipy"])
-    (problem,) = dists.wheel_problems(wheel, core)
-    assert "requires ['keras<4,>=3', 'numpy', 'scipy'] without extras" in problem
-
-
-def test_an_sdist_with_another_distributions_package_or_without_its_own(tmp_path):
-    core, book, outdir = _good(tmp_path)
-    sdist = _sdist(outdir, core, ["corepkg/__init__.py", "bookpkg/layers.py"])
-    problems = dists.sdist_problems(sdist, core, (core, book))
-    assert problems == [
-        f"{sdist.name}: lacks corepkg/layers.py",
-        f"{sdist.name}: lacks corepkg/sub/__init__.py",
-        f"{sdist.name}: holds bookpkg/layers.py (another distribution's package)",
-    ]
-
-
-def test_missing_or_duplicate_files_and_differing_versions(tmp_path):
-    core, book, outdir = _good(tmp_path)
-    (outdir / f"{book.file_stem}-2.0.0.tar.gz").unlink()
-    (outdir / f"{core.file_stem}-1.9.0-py3-none-any.whl").write_bytes(b"")
-    problems = dists.check(outdir, (core, book))
-    assert any(f"expected one {core.file_stem}-*.whl, found 2" in p for p in problems)
-    assert any(f"expected one {book.file_stem}-*.tar.gz, found 0" in p for p in problems)
-
-
-def test_the_repositorys_distributions_are_described_as_the_layout_has_them():
-    assert dists.CORE.project == ROOT
-    assert (ROOT / dists.CORE.package / "__init__.py").is_file()
-    assert f"{dists.CORE.package}/__init__.py" in dists.CORE.modules()
-    assert dists.CORE.file_stem == "bumplib"
-    assert dists.BOOK.file_stem == "bumplib_book"
+def test_missing_or_duplicate_files(project):
+    with pytest.raises(
+        dists.DistError, match=r"0 files corelib-\*.whl, not 1: run `dists.py build`"
+    ):
+        dists.check(project / "dist")
+    (project / "dist" / "corelib-2.1.0.tar.gz").write_bytes(b"")
+    with pytest.raises(dists.DistError, match=r"2 files corelib-\*.tar.gz, not 1"):
+        dists.check(project / "dist")
 
 
 def test_core_test_modules_are_those_that_import_only_the_core(tmp_path):
@@ -199,13 +115,9 @@ def test_constraints_leave_out_editable_lines_and_comments(tmp_path, monkeypatch
     ("argv", "message"),
     [
         ([], "the following arguments are required: command"),
-        (["test-installed"], "the following arguments are required: backend"),
+        (["test-installed"], "test-installed takes a backend"),
+        (["build", "jax"], "test-installed takes a backend (tensorflow, jax or torch); build none"),
         (["test-installed", "mxnet"], "invalid choice: 'mxnet'"),
-        (["check", "/nonexistent/dist"], "/nonexistent/dist is not a folder"),
-        (
-            ["test-installed", "jax", "--outdir", "/nonexistent"],
-            "run `python scripts/dists.py build`",
-        ),
     ],
 )
 def test_argument_errors(argv, message, capsys):
@@ -215,12 +127,6 @@ def test_argument_errors(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_check_and_test_installed_report_missing_files(tmp_path, capsys):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert dists.main(["check", str(empty)]) == 1
-    err = capsys.readouterr().err
-    assert "expected one bumplib-*.whl, found 0" in err
-    assert "expected one bumplib_book-*.whl, found 0" in err
-    assert dists.main(["test-installed", "jax", "--outdir", str(empty)]) == 1
-    assert "expected one bumplib-*.whl, found 0" in capsys.readouterr().err
+def test_test_installed_reports_a_missing_wheel(tmp_path, capsys):
+    assert dists.main(["test-installed", "jax", "--outdir", str(tmp_path)]) == 1
+    assert "0 files bumplib-*.tar.gz, not 1: run `dists.py build`" in capsys.readouterr().err

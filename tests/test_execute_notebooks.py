@@ -7,9 +7,6 @@ from pathlib import Path
 import nbformat
 from load_file import load_file
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "execute_notebooks.py"
-
-
 execute_notebooks = load_file("scripts/execute_notebooks.py")
 GREEN, RESET = "\x1b[32m", "\x1b[39m"
 
@@ -57,3 +54,11 @@ def test_tracebacks_without_paths_are_unchanged():
     nb = _notebook_with_error(lines)
     execute_notebooks.neutral_tracebacks(nb, root=Path("/somewhere"))
     assert nb.cells[0].outputs[0].traceback == lines
+
+
+def test_only_chapter_notebooks_are_run(tmp_path, capsys):
+    elsewhere = tmp_path / "mine.ipynb"
+    elsewhere.write_text("{}", encoding="utf-8")
+    assert execute_notebooks.main([str(elsewhere)]) == 2
+    assert execute_notebooks.main([str(execute_notebooks.CHAPTERS / "none.ipynb")]) == 2
+    assert f"error: not notebooks of {execute_notebooks.CHAPTERS}" in capsys.readouterr().err

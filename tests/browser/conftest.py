@@ -10,18 +10,49 @@ with ``bash scripts/browser_test.sh``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import html5lib
 import pytest
+import pytest_check_links.plugin
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))  # local_site and check_book, shared with the build
+sys.path.insert(0, str(ROOT / "scripts"))  # local_site, shared with the PDF build
 
 from local_site import CHROMIUM_ARGS, serve  # noqa: E402
 from probes import pages_of  # noqa: E402
+
+
+@functools.cache
+def parsed_page(path: str) -> Any:
+    """The HTML file at ``path``, parsed by html5lib as pytest-check-links parses it."""
+    with open(path, encoding="utf-8") as page:
+        return html5lib.parse(page, namespaceHTMLElements=False)
+
+
+class ParseEachPageOnce:
+    """html5lib for pytest-check-links, parsing each page once instead of once per link.
+
+    pytest-check-links parses a link's target page again for every link with an anchor;
+    the index and the API page alone get hundreds (tens of minutes on two cores, minutes
+    here). A page is parsed the same way each time, so the first parse serves them all.
+    """
+
+    @staticmethod
+    def parse(source: Any, **options: Any) -> Any:
+        """Parse ``source``: a page file once per run, anything else as html5lib does."""
+        name = getattr(source, "name", None)
+        if isinstance(name, str) and options == {"namespaceHTMLElements": False}:
+            return parsed_page(name)
+        return html5lib.parse(source, **options)
+
+
+pytest_check_links.plugin.html5lib = ParseEachPageOnce
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

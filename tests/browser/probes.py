@@ -10,6 +10,7 @@ probes on small fixture pages there too.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from check_book import NOT_PAGES
 from local_site import MATHJAX_JS, MATHJAX_TIMEOUT_MS
 
 #: How long an animation gets to change frame after Play, in milliseconds.
@@ -26,6 +26,13 @@ ANIMATION_WAIT_MS = 3_000
 OVERFLOW_TOLERANCE_PX = 1.0
 #: axe-core impacts that fail the test (``moderate`` and ``minor`` are left to judgement).
 FAILING_IMPACTS = ("serious", "critical")
+#: Folders of the built site whose .html files are not pages: the theme's template fragments
+#: in _static, and the copied sources.
+NOT_PAGES = {"_static", "_sources"}
+#: Cell tags with which myst-nb leaves a cell's outputs off the page.
+REMOVED_OUTPUT_TAGS = {"remove-output", "remove-cell"}
+#: Output MIME types that the page shows as an ``<img>``.
+IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 #: Alternative texts that say nothing about what an image shows.
 GENERIC_ALT = {
     "chart", "diagram", "figure", "graph", "image", "img", "output", "photo", "picture",
@@ -314,6 +321,34 @@ def check_image_alt(page: Any) -> list[str]:
         if reason:
             short = src if not src.startswith("data:") else src[:30] + "..."
             problems.append(f"image {short}: {reason}")
+    return problems
+
+
+def shown_outputs(notebook: Path) -> tuple[int, int]:
+    """Count the image outputs and the jshtml animations that the page of ``notebook`` shows."""
+    images = animations = 0
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code" or REMOVED_OUTPUT_TAGS & set(
+            cell["metadata"].get("tags", [])
+        ):
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            images += any(mime in data for mime in IMAGE_MIME_TYPES)
+            animations += "_anim_img" in "".join(data.get("text/html", ""))
+    return images, animations
+
+
+def check_outputs(page: Any, notebook: Path) -> list[str]:
+    """The page shows every image output and every animation that its notebook holds."""
+    images, animations = shown_outputs(notebook)
+    problems = []
+    shown = page.locator(".cell_output img:not([id^='_anim_img'])").count()
+    if shown < images:
+        problems.append(f"shows {shown} output image(s), but {notebook.name} has {images}")
+    players = page.locator("div.animation:has(img[id^='_anim_img'])").count()
+    if players < animations:
+        problems.append(f"shows {players} animation(s), but {notebook.name} has {animations}")
     return problems
 
 

@@ -12,17 +12,22 @@ its dark mode (the reader's system preference, which the theme's default
 - a formula left untypeset, an equation number over its formula;
 - at 390 px: sideways scrolling or an element sticking out unclipped, an
   animation wider than the screen;
+- fewer output images or animations than its notebook holds;
 - an animation that does not advance after Play, a solution not folded or
   not opening on a click, a synced tab set whose twins do not follow.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import probes
 import pytest
 from local_site import is_external
+from sphinx_external_toc.parsing import parse_toc_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: The views of each page: (width in px, colour scheme).
 VIEWS = {"1280px-light": (1280, "light"), "1280px-dark": (1280, "dark"), "390px": (390, "light")}
@@ -88,4 +93,15 @@ def test_page(new_context: Any, base_url: str, page_name: str, view: str) -> Non
         problems += probes.check_image_alt(page)
         problems += probes.check_solutions(page)
         problems += probes.check_synced_tabs(page)
+        notebook = ROOT / page_name.replace(".html", ".ipynb")
+        if notebook.is_file():
+            problems += probes.check_outputs(page, notebook)
     assert not problems, f"{page_name} at {view}:\n- " + "\n- ".join(dict.fromkeys(problems))
+
+
+def test_every_toc_page_is_built(pytestconfig: pytest.Config) -> None:
+    """Each page that ``_toc.yml`` lists was built."""
+    html_dir = Path(pytestconfig.getoption("--html-dir"))
+    toc = parse_toc_yaml(ROOT / "_toc.yml")
+    missing = [name for name in toc if not (html_dir / f"{name}.html").is_file()]
+    assert not missing, f"pages in _toc.yml but not in {html_dir}: {missing}"

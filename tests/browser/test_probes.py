@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,7 @@ def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "images.html": '<img src="a.png" alt="a.png"><img src="b.png" alt="Binder logo">'
         '<img src="c.png" alt="">',
         "unlabelled.html": '<html lang="en"><title>t</title><main><input type="range"></main>',
+        "outputs.html": '<div class="cell_output"><img src="a.png" alt="A bump."></div>',
     }
     for name, body in pages.items():
         (folder / name).write_text(f"<!DOCTYPE html>{body}", encoding="utf-8")
@@ -210,3 +212,38 @@ def test_axe_reports_rule_impact_nodes_and_help(page: Any, fixture_site: str) ->
     assert problem.startswith("axe label (critical, 1 nodes): Form elements must have labels (")
     assert "dequeuniversity.com/rules/axe/" in problem
     assert "\n    input: " in problem
+
+
+def notebook_with(tmp_path: Path, cells: list[dict[str, Any]]) -> Path:
+    """A notebook file of code cells with the given metadata and outputs."""
+    path = tmp_path / "chapter.ipynb"
+    code = [{"cell_type": "code", "source": "", **cell} for cell in cells]
+    path.write_text(json.dumps({"cells": code}), encoding="utf-8")
+    return path
+
+
+def test_outputs_a_page_must_show(tmp_path: Path) -> None:
+    png = {"output_type": "display_data", "data": {"image/png": "AAAA", "text/plain": "<Fig>"}}
+    jshtml = {"output_type": "execute_result", "data": {"text/html": ['<img id="_anim_img1a">']}}
+    notebook = notebook_with(
+        tmp_path,
+        [
+            {"metadata": {}, "outputs": [png, png]},
+            {"metadata": {"tags": ["remove-output"]}, "outputs": [png]},
+            {"metadata": {}, "outputs": [jshtml, {"output_type": "stream", "text": "x"}]},
+        ],
+    )
+    assert probes.shown_outputs(notebook) == (2, 1)
+
+
+def test_missing_outputs_are_reported(page: Any, fixture_site: str, tmp_path: Path) -> None:
+    png = {"output_type": "display_data", "data": {"image/png": "AAAA"}}
+    page.goto(f"{fixture_site}/outputs.html")
+    assert (
+        probes.check_outputs(page, notebook_with(tmp_path, [{"metadata": {}, "outputs": [png]}]))
+        == []
+    )
+    notebook = notebook_with(tmp_path, [{"metadata": {}, "outputs": [png, png]}])
+    assert probes.check_outputs(page, notebook) == [
+        "shows 1 output image(s), but chapter.ipynb has 2"
+    ]
