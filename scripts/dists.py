@@ -2,6 +2,7 @@
 
     python scripts/dists.py build                    # wheels and sdists into _build/dist
     python scripts/dists.py test-installed BACKEND   # tensorflow, jax or torch
+    python scripts/dists.py clone-tests BACKEND      # the tests/backends modules it leaves out
 
 The repository ships ``bumplib``, the core a model imports (root ``pyproject.toml``), and
 ``bumplib-book``, the book's helpers (``book/pyproject.toml``, package ``bumpbook``).
@@ -14,8 +15,11 @@ entry (no tests, no ``bumpbook`` in the core's wheel, no ``bumplib`` in the book
 ``test-installed BACKEND`` installs the core's wheel, not the clone, into a fresh virtual
 environment ``_build/installed/BACKEND`` with the core's dependencies and that backend (the
 wheel's extra) at the versions ``requirements*.txt`` pin, plus pytest and hypothesis, and
-runs the core's tests there from outside the repository (:func:`core_test_modules`);
+runs the core's tests there from outside the repository (:func:`installed_tests`);
 ``tests/test_package.py`` asserts in that run that ``bumplib`` comes from that environment.
+``clone-tests BACKEND`` prints the modules of ``tests/backends`` that only the clone runs
+(:func:`clone_tests`): ``scripts/test.sh`` runs those on JAX and PyTorch, so that no test
+runs twice on a backend.
 """
 
 from __future__ import annotations
@@ -93,11 +97,11 @@ def core_test_modules(
     """Return the test modules of ``folder`` (not its subfolders) that test only the core.
 
     A core test module imports ``bumplib`` and nothing beyond :data:`CORE_TEST_IMPORTS`,
-    the standard library, ``backends`` and the helper modules of ``tests`` (its ``.py``
-    files that are not test modules): no book helper, no script.
+    the standard library, ``backends`` and the modules of ``tests``: no book helper, no
+    script (a test module that imports one that does fails to import where it is missing).
     """
-    helpers = {path.stem for path in tests.rglob("*.py") if not path.stem.startswith("test_")}
-    allowed = CORE_TEST_IMPORTS | set(backends) | helpers | set(sys.stdlib_module_names)
+    local = {path.stem for path in tests.rglob("*.py")}
+    allowed = CORE_TEST_IMPORTS | set(backends) | local | set(sys.stdlib_module_names)
     selected = []
     for path in sorted(folder.glob("test_*.py")):
         imported = set()
@@ -120,6 +124,32 @@ def constraints_file(directory: Path) -> Path:
     return target
 
 
+def installed_tests(backend: str) -> list[Path]:
+    """The test modules that test-installed runs on ``backend``: the core's tests.
+
+    Those of ``tests/backends`` (but :data:`NEEDS_TWO_BACKENDS`), ``tests/test_package.py``
+    and, on TensorFlow, the core test modules of ``tests/``.
+    """
+    tests = [ROOT / "tests" / "test_package.py"]
+    tests += core_test_modules(ROOT / "tests" / "backends", BACKENDS)
+    if backend == "tensorflow":  # the other core tests are written for TensorFlow
+        tests += core_test_modules(ROOT / "tests", ["tensorflow"])
+    two = [ROOT / name for name in NEEDS_TWO_BACKENDS]
+    return [path for path in dict.fromkeys(tests) if path not in two]
+
+
+def clone_tests(backend: str) -> list[Path]:
+    """The modules of ``tests/backends`` that only the clone runs on ``backend``.
+
+    The book's (they import ``bumpbook``) and those that need two backends: the others
+    run against the installed wheel (:func:`installed_tests`), and need not run twice.
+    """
+    installed = installed_tests(backend)
+    return [
+        p for p in sorted((ROOT / "tests" / "backends").glob("test_*.py")) if p not in installed
+    ]
+
+
 def test_installed(backend: str, outdir: Path, venv_root: Path) -> None:
     """Install the core's wheel with ``backend`` into a fresh environment and run its tests.
 
@@ -134,15 +164,7 @@ def test_installed(backend: str, outdir: Path, venv_root: Path) -> None:
         pip = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet"]
         constraints = ["--no-compile", "--no-input", "-c", constraints_file(Path(scratch))]
         run([*pip, *constraints, f"{wheel}[{backend}]", *TEST_TOOLS])
-    tests = [ROOT / "tests" / "test_package.py"]
-    tests += core_test_modules(ROOT / "tests" / "backends", BACKENDS)
-    if backend == "tensorflow":  # the other core tests are written for TensorFlow
-        tests += core_test_modules(ROOT / "tests", ["tensorflow"])
-    tests = [
-        path
-        for path in dict.fromkeys(tests)
-        if path.relative_to(ROOT).as_posix() not in NEEDS_TWO_BACKENDS
-    ]
+    tests = installed_tests(backend)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env |= {"KERAS_BACKEND": backend, INSTALLED_ENV: str(venv)}
     # From inside the fresh environment's folder, so that neither the clone nor the
@@ -154,16 +176,18 @@ def test_installed(backend: str, outdir: Path, venv_root: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["build", "test-installed"])
-    parser.add_argument("backend", nargs="?", choices=BACKENDS, help="for test-installed")
+    parser.add_argument("command", choices=["build", "test-installed", "clone-tests"])
+    parser.add_argument("backend", nargs="?", choices=BACKENDS, help="not for build")
     parser.add_argument("--outdir", type=Path, default=DIST_DIR, help="the built dists")
     parser.add_argument("--venv-root", type=Path, default=VENV_ROOT)
     args = parser.parse_args(argv)
-    if (args.command == "test-installed") != (args.backend is not None):
-        parser.error("test-installed takes a backend (tensorflow, jax or torch); build none")
+    if (args.command != "build") != (args.backend is not None):
+        parser.error(f"{args.command}: a backend (tensorflow, jax or torch) with all but build")
     try:
         if args.command == "build":
             build(args.outdir)
+        elif args.command == "clone-tests":
+            print(" ".join(str(path.relative_to(ROOT)) for path in clone_tests(args.backend)))
         else:
             test_installed(args.backend, args.outdir, args.venv_root)
     except DistError as error:

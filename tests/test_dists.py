@@ -115,8 +115,8 @@ def test_constraints_leave_out_editable_lines_and_comments(tmp_path, monkeypatch
     ("argv", "message"),
     [
         ([], "the following arguments are required: command"),
-        (["test-installed"], "test-installed takes a backend"),
-        (["build", "jax"], "test-installed takes a backend (tensorflow, jax or torch); build none"),
+        (["test-installed"], "test-installed: a backend (tensorflow, jax or torch)"),
+        (["build", "jax"], "build: a backend (tensorflow, jax or torch) with all but build"),
         (["test-installed", "mxnet"], "invalid choice: 'mxnet'"),
     ],
 )
@@ -130,3 +130,13 @@ def test_argument_errors(argv, message, capsys):
 def test_test_installed_reports_a_missing_wheel(tmp_path, capsys):
     assert dists.main(["test-installed", "jax", "--outdir", str(tmp_path)]) == 1
     assert "0 files bumplib-*.tar.gz, not 1: run `dists.py build`" in capsys.readouterr().err
+
+
+def test_every_backend_test_runs_once_on_each_backend():
+    folder = ROOT / "tests" / "backends"
+    for backend in dists.BACKENDS:
+        installed, clone = dists.installed_tests(backend), dists.clone_tests(backend)
+        assert not set(installed) & set(clone)
+        assert set(folder.glob("test_*.py")) <= set(installed) | set(clone)
+        assert folder / "test_core_layers.py" in installed
+        assert {folder / "test_book_layers.py", folder / "test_across_backends.py"} <= set(clone)
