@@ -16,7 +16,7 @@ on any Keras backend:
   (:func:`bumplib.bump_grad_sigma` times sigma), computed in the same pass as
   ``phi``: one evaluation per iteration gives the cost, the gradient and the
   Gauss-Newton curvature, in one compiled graph where the backend has one
-  (``compile_for_backend`` below).
+  (:func:`bumplib.backend.compile_on_tensorflow`).
 * Each step is the Gauss-Newton step damped by Marquardt's factor
   ``1 + lambda`` and capped at ``MAX_LOG_STEP`` in ``log(sigma)``; it is
   accepted only if the *real* sum of squares falls. This matters because for
@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +52,7 @@ import numpy as np
 from keras import ops
 from numpy.typing import ArrayLike
 
+from bumplib.backend import compile_on_tensorflow
 from bumplib.stable_layer import guarded_forward, underflow_cutoff
 from bumplib.validation import check_count, check_sigma
 
@@ -67,7 +67,6 @@ __all__ = [
     "LeastSquaresTerms",
     "bump_and_log_sigma_jacobian",
     "check_recovery_data",
-    "compile_for_backend",
     "least_squares_sigma",
     "working_dtype",
 ]
@@ -140,22 +139,8 @@ def _sums(x: Any, y: Any, sigma: Any) -> Any:
     )
 
 
-def compile_for_backend(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Return ``function`` as one TensorFlow graph on that backend, else ``function`` itself.
-
-    On TensorFlow, ``tf.function`` (no XLA: tracing takes tens of
-    milliseconds, XLA's compile half a second) saves the Python overhead of
-    each operation; the graph is traced once per input shape and dtype and
-    reused. On JAX, PyTorch and NumPy the ``keras.ops`` run eagerly.
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function)
-    return function
-
-
-_compiled_sums = compile_for_backend(_sums)
+#: :func:`_sums` as one TensorFlow graph on that backend (traced once per shape and dtype).
+_compiled_sums = compile_on_tensorflow(_sums, xla=False)
 
 
 @dataclass(frozen=True)
@@ -182,7 +167,7 @@ class LeastSquaresProblem:
     """The sum of squares ``sum((phi_sigma(x) - y)**2)`` of samples, and its steps.
 
     :meth:`terms` evaluates the cost, gradient and curvature in one compiled
-    pass over all samples (``keras.ops``; see :func:`compile_for_backend`).
+    pass over all samples (``keras.ops``; see :func:`~bumplib.backend.compile_on_tensorflow`).
     :meth:`jump_aware_step` proposes a step for the cost's jumps at ``|x| =
     sigma``.
 
