@@ -62,7 +62,7 @@ __all__ = [
     "COARSE_XTOL",
     "MAX_LOG_STEP",
     "XTOL",
-    "LeastSquaresFit",
+    "FitResult",
     "LeastSquaresProblem",
     "LeastSquaresTerms",
     "bump_and_log_sigma_jacobian",
@@ -242,31 +242,38 @@ class LeastSquaresProblem:
 
 
 @dataclass(frozen=True)
-class LeastSquaresFit:
-    """What :func:`~bumplib.least_squares_sigma` returns.
+class FitResult:
+    """What :func:`~bumplib.fit_sigma` and :func:`~bumplib.least_squares_sigma` return.
 
     Attributes:
         sigma: The fitted width (finite, ``> 0``).
-        history: Sigma kept at each model evaluation: each stage's start, then
-            after each iteration (the same sigma again after a rejected step).
-        costs: ``mean((phi - y)**2)`` at the same points, over the stage's
-            samples (every ``coarse``-th in the first of two stages).
-        iterations: Iterations taken (one model evaluation each).
-        evaluations: Model evaluations: ``len(history)``.
-        passes: Evaluations weighted by the share of the samples each used:
-            the work, in passes over all the data.
+        history: Sigma at each record: for ``method="lm"``, at each model
+            evaluation (each stage's start, then after each iteration, the same
+            sigma again after a rejected step); for ``"adam"``, at the start and
+            after each block of optimizer steps.
+        losses: Mean squared error at the same points: ``"lm"``, over the
+            stage's samples (every ``coarse``-th in the first of two stages);
+            ``"adam"``, the mean of the block's training losses (``nan`` at the
+            start, before any step), as ``model.fit`` reports it.
+        steps: Iterations (``"lm"``) or optimizer steps (``"adam"``) taken at
+            each record.
+        epochs: The work, in passes over all the data: ``"lm"``, the model
+            evaluations weighted by the share of the samples each used;
+            ``"adam"``, the samples of all steps over ``n``.
         seconds: Wall-clock time of the fit.
-        message: Why the fit stopped.
+        method: ``"lm"`` (Levenberg-Marquardt) or ``"adam"`` (gradient
+            training; also the answer's recipe in the book).
+        message: Why the fit stopped (``"lm"``), or ``""``.
     """
 
     sigma: float
     history: np.ndarray
-    costs: np.ndarray
-    iterations: int
-    evaluations: int
-    passes: float
+    losses: np.ndarray
+    steps: np.ndarray = field(repr=False)
+    epochs: float
     seconds: float
-    message: str = field(default="")
+    method: str = "lm"
+    message: str = ""
 
 
 def check_recovery_data(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -315,9 +322,9 @@ class _Run:
     """The state of :func:`_levenberg_marquardt` as it goes."""
 
     history: list[float]
-    costs: list[float]
+    losses: list[float]
+    steps: list[int]
     iterations: int = 0
-    evaluations: int = 0
     passes: float = 0.0
     message: str = ""
 
@@ -342,7 +349,7 @@ def _levenberg_marquardt(
     Returns:
         The terms at the last sigma kept, and the run: records of sigma and
         of the mean squared error at each evaluation (the start, then after
-        each iteration), and counts of iterations, evaluations and passes
+        each iteration) with the iterations taken so far, and the passes
         over all the samples (a stage on a subsample counts a fraction).
 
     Raises:
@@ -351,10 +358,10 @@ def _levenberg_marquardt(
     n = problem.x.shape[0]
     current = problem.terms(initial_sigma)
     u = math.log(current.sigma)
-    run = _Run(history=[], costs=[]) if run is None else run
+    run = _Run(history=[], losses=[], steps=[]) if run is None else run
     run.history.append(current.sigma)
-    run.costs.append(current.cost / n)
-    run.evaluations += 1
+    run.losses.append(current.cost / n)
+    run.steps.append(run.iterations)
     run.passes += problem.fraction
     damping = _LAMBDA_START
     jump_next = False  # after a rejected step down: try the jump-aware model once
@@ -387,7 +394,6 @@ def _levenberg_marquardt(
                 "initial_sigma closer to the data's width."
             )
         run.iterations += 1
-        run.evaluations += 1
         run.passes += problem.fraction
         trial = problem.terms(math.exp(u + step))
         if current.curvature == 0.0 or trial.cost < current.cost:
@@ -403,7 +409,8 @@ def _levenberg_marquardt(
                     f"converged: no step down to {abs(step):.1e} in log(sigma) lowers the cost"
                 )
         run.history.append(current.sigma)
-        run.costs.append(current.cost / n)
+        run.losses.append(current.cost / n)
+        run.steps.append(run.iterations)
         if run.message:
             break
     return current, run
@@ -419,7 +426,7 @@ def least_squares_sigma(
     max_unexplained: float = 0.5,
     dtype: str = "float64",
     coarse: int = COARSE,
-) -> LeastSquaresFit:
+) -> FitResult:
     """Fit sigma to samples ``y ~ phi_sigma(x)`` by Levenberg-Marquardt on ``log(sigma)``.
 
     See the module docstring for the method. Each iteration evaluates the
@@ -452,7 +459,8 @@ def least_squares_sigma(
         coarse: The first stage's stride; 1 for a single stage on all samples.
 
     Returns:
-        A :class:`LeastSquaresFit`; its ``sigma`` is finite and ``> 0``.
+        A :class:`~bumplib.FitResult` (``method="lm"``); its ``sigma`` is
+        finite and ``> 0``.
 
     Raises:
         ValueError: for bad data or settings (see ``bumplib.least_squares.check_recovery_data``),
@@ -498,13 +506,12 @@ def least_squares_sigma(
         )
     if not (math.isfinite(current.sigma) and current.sigma > 0):  # pragma: no cover - defensive
         raise RuntimeError(f"least_squares_sigma ended at sigma = {current.sigma}; please report.")
-    return LeastSquaresFit(
+    return FitResult(
         sigma=current.sigma,
         history=np.array(run.history, dtype=np.float64),
-        costs=np.array(run.costs, dtype=np.float64),
-        iterations=run.iterations,
-        evaluations=run.evaluations,
-        passes=run.passes,
+        losses=np.array(run.losses, dtype=np.float64),
+        steps=np.array(run.steps),
+        epochs=run.passes,
         seconds=time.perf_counter() - start,
         message=run.message,
     )
