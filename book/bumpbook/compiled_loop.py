@@ -6,9 +6,9 @@ refuses ``jit_compile=True``. For the book's small models that bookkeeping
 costs far more than the step itself. Both loops here train a compiled Keras
 model (its optimizer, with its learning rate, step counter and the weights'
 constraints; its loss averaged over the batch plus its regularization losses)
-with the same step (:func:`gradient_step`), many steps per ``tf.function``
-call, and return a :class:`~bumplib.SigmaHistory` filled as that callback
-fills it under ``model.fit``:
+with the same step, many steps per ``tf.function`` call, and return a
+:class:`~bumplib.SigmaHistory` filled as that callback fills it under
+``model.fit``:
 
 * :func:`~bumpbook.fit_full_batch`: every step on all the samples (or on a
   mini-batch drawn with replacement), ``block`` steps per call, with XLA if
@@ -36,7 +36,7 @@ from bumplib.backend import require_tensorflow, tf
 from bumplib.callbacks import SigmaHistory, find_bump_layer
 from bumplib.validation import check_count
 
-__all__ = ["fit_compiled", "fit_full_batch", "gradient_step"]
+__all__ = ["fit_compiled", "fit_full_batch"]
 
 
 def _checked(model: keras.Model, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +53,7 @@ def _checked(model: keras.Model, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray
     return x, y
 
 
-def gradient_step(model: keras.Model, xb: Any, yb: Any) -> Any:
+def _gradient_step(model: keras.Model, xb: Any, yb: Any) -> Any:
     """Take one step of ``model``'s optimizer on a batch; return the batch's loss.
 
     The loss is the model's loss averaged over the batch, plus the model's
@@ -121,10 +121,10 @@ def fit_full_batch(
     def train_block() -> None:
         for _ in tf.range(block):
             if batch_size is None:
-                gradient_step(model, x_all, y_all)
+                _gradient_step(model, x_all, y_all)
             else:
                 index = draws.uniform([batch_size], 0, x.shape[0], dtype=tf.int64)
-                gradient_step(model, tf.gather(x_all, index), tf.gather(y_all, index))
+                _gradient_step(model, tf.gather(x_all, index), tf.gather(y_all, index))
 
     loss_fn = keras.losses.get(model.loss)
     full_loss = tf.function(lambda: keras.ops.mean(loss_fn(y_all, model(x_all))))
@@ -148,7 +148,7 @@ def batch_runner(model: keras.Model) -> Any:
         size = tf.cast(tf.shape(xs)[1], tf.float32)
 
         def step(k: Any, loss_sum: Any, weight_sum: Any) -> tuple[Any, Any, Any]:
-            loss = gradient_step(model, xs[k], ys[k])
+            loss = _gradient_step(model, xs[k], ys[k])
             return k + 1, loss_sum + loss * size, weight_sum + size
 
         _, loss_sum, weight_sum = tf.while_loop(
