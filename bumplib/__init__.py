@@ -26,7 +26,7 @@ from bumplib.data import generate_data, unstable_interval
 from bumplib.determinism import make_deterministic
 from bumplib.gaussian_layer import GaussianBumpLayer
 from bumplib.gradient_traps import assert_no_gradient_traps, find_gradient_traps
-from bumplib.least_squares import LeastSquaresFit, least_squares_sigma
+from bumplib.least_squares import FitResult, least_squares_sigma
 from bumplib.reference import bump, bump_grad_sigma, bump_grad_x, unstable_mask
 from bumplib.scaled_layer import ScaledBumpLayer
 from bumplib.stable_layer import (
@@ -35,7 +35,7 @@ from bumplib.stable_layer import (
     stable_bump,
     underflow_cutoff,
 )
-from bumplib.training import FitResult, LayerFit, fit_full_batch, fit_sigma, make_recovery_optimizer
+from bumplib.training import fit_sigma, make_recovery_optimizer
 
 # The version of the installed distribution (pyproject.toml names it, once).
 __version__ = importlib.metadata.version("bumplib")
@@ -43,8 +43,6 @@ __version__ = importlib.metadata.version("bumplib")
 __all__ = [
     "FitResult",
     "GaussianBumpLayer",
-    "LayerFit",
-    "LeastSquaresFit",
     "ScaledBumpLayer",
     "SigmaHistory",
     "StableBumpLayer",
@@ -53,7 +51,6 @@ __all__ = [
     "bump_grad_sigma",
     "bump_grad_x",
     "find_gradient_traps",
-    "fit_full_batch",
     "fit_sigma",
     "flushes_subnormals",
     "generate_data",

@@ -2,9 +2,9 @@
 
 Keras 3 fixes its backend (``tensorflow``, ``jax`` or ``torch``) from
 ``KERAS_BACKEND`` when ``keras`` is first imported. The core layers of
-``bumplib`` are written with ``keras.ops`` and run on all three; the thread's
-layers and a few training helpers are TensorFlow code on purpose. They reach
-TensorFlow through :data:`tf`, which imports it only when first used, so that
+``bumplib`` are written with ``keras.ops`` and run on all three; the code that
+compiles on TensorFlow (:func:`compile_on_tensorflow`) and the book's TensorFlow
+code reach TensorFlow through :data:`tf`, which imports it only when first used, so that
 ``import bumplib`` does not load TensorFlow on the JAX or PyTorch backend.
 """
 
@@ -22,7 +22,7 @@ __all__ = [
     "XLA_DEVICE_TYPES",
     "LazyModule",
     "backend_name",
-    "fuse_on_tensorflow",
+    "compile_on_tensorflow",
     "require_tensorflow",
     "tf",
     "xla_fuses_here",
@@ -110,7 +110,7 @@ def xla_supports_these_devices() -> bool:
 
 
 def xla_fuses_here() -> bool:
-    """Return whether :func:`fuse_on_tensorflow`'s functions run compiled here and now.
+    """Return whether :func:`compile_on_tensorflow`'s XLA functions run compiled here and now.
 
     That is: Keras runs on TensorFlow, the caller is inside a TensorFlow graph
     (``tf.function``, which Keras' ``fit``, ``evaluate`` and ``predict`` run), and
@@ -119,24 +119,35 @@ def xla_fuses_here() -> bool:
     return backend_name() == "tensorflow" and tf.inside_function() and xla_supports_these_devices()
 
 
-def fuse_on_tensorflow(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Return ``function``, compiled by XLA inside TensorFlow graphs, as it is elsewhere.
+def compile_on_tensorflow(function: Callable[..., Any], *, xla: bool = True) -> Callable[..., Any]:
+    """Return ``function`` compiled on the TensorFlow backend, as it is on the others.
 
-    A TensorFlow graph without XLA, which is what Keras' ``fit``, ``evaluate``
-    and ``predict`` run on a machine with only CPUs, executes a chain of
-    element-wise operations one operation at a time, each a pass over memory;
-    XLA fuses the chain into one loop for each tensor the function returns.
-    Called eagerly, the function runs uncompiled: XLA compiles once per input
-    shape (about 70 ms on a 2-core CPU), which a graph pays once per training
-    run but an eager loop over varying shapes would pay at every call. It runs
-    uncompiled on a machine with a device XLA cannot compile for
-    (:func:`xla_supports_these_devices`) and on the other backends: JAX needs
-    no such help, since Keras compiles its steps with ``jax.jit``, and PyTorch
-    has no XLA. ``function`` must take tensors only. The compiled function is
-    the returned function's ``compiled`` attribute.
+    ``xla=True`` (the layers' passes): XLA compiles ``function`` inside
+    TensorFlow graphs. A graph without XLA, which is what Keras' ``fit``,
+    ``evaluate`` and ``predict`` run on a machine with only CPUs, executes a
+    chain of element-wise operations one operation at a time, each a pass over
+    memory; XLA fuses the chain into one loop for each tensor the function
+    returns. Called eagerly, the function runs uncompiled: XLA compiles once per
+    input shape (about 70 ms on a 2-core CPU), which a graph pays once per
+    training run but an eager loop over varying shapes would pay at every call.
+    It also runs uncompiled on a machine with a device XLA cannot compile for
+    (:func:`xla_supports_these_devices`). The compiled function is the returned
+    function's ``compiled`` attribute.
+
+    ``xla=False`` (a function that Python calls eagerly, again and again, such as
+    the least-squares fit's evaluation): every call runs one ``tf.function``
+    graph, traced once per input shape and dtype, which saves the Python overhead
+    of each operation; tracing takes tens of milliseconds where XLA's compile
+    takes half a second.
+
+    On JAX and PyTorch ``function`` is returned as it is: Keras compiles JAX's
+    steps with ``jax.jit``, and PyTorch has no XLA (:mod:`bumplib.torch_fusion`
+    compiles the layer there). ``function`` must take tensors only.
     """
     if backend_name() != "tensorflow":
         return function
+    if not xla:
+        return tf.function(function)
     # No reduce_retracing: a function that sums over broadcast axes must see the static shapes
     # (size-1 axes) of the graph it is called from, not shapes relaxed to unknown sizes or rank.
     compiled = tf.function(function, jit_compile=True, autograph=False)

@@ -81,8 +81,9 @@ class SigmaHistory(keras.callbacks.Callback):
     def add_record(self, sigma: ArrayLike, loss: float, steps: int) -> None:
         """Append one record by hand, for a training loop that is not ``model.fit``.
 
-        :func:`~bumpbook.fit_compiled` fills a history this way, so that its
-        runs read like those of ``model.fit`` with this callback.
+        The book's compiled loops (``bumpbook.fit_full_batch``,
+        ``bumpbook.fit_compiled``) fill a history this way, so that their runs
+        read like those of ``model.fit`` with this callback.
         """
         self._sigmas.append(np.array(sigma, dtype=np.float32).reshape(-1))
         self._losses.append(float(loss))

@@ -16,7 +16,7 @@ on any Keras backend:
   (:func:`bumplib.bump_grad_sigma` times sigma), computed in the same pass as
   ``phi``: one evaluation per iteration gives the cost, the gradient and the
   Gauss-Newton curvature, in one compiled graph where the backend has one
-  (``compile_for_backend`` below).
+  (:func:`bumplib.backend.compile_on_tensorflow`).
 * Each step is the Gauss-Newton step damped by Marquardt's factor
   ``1 + lambda`` and capped at ``MAX_LOG_STEP`` in ``log(sigma)``; it is
   accepted only if the *real* sum of squares falls. This matters because for
@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +52,7 @@ import numpy as np
 from keras import ops
 from numpy.typing import ArrayLike
 
+from bumplib.backend import compile_on_tensorflow
 from bumplib.stable_layer import guarded_forward, underflow_cutoff
 from bumplib.validation import check_count, check_sigma
 
@@ -62,12 +62,11 @@ __all__ = [
     "COARSE_XTOL",
     "MAX_LOG_STEP",
     "XTOL",
-    "LeastSquaresFit",
+    "FitResult",
     "LeastSquaresProblem",
     "LeastSquaresTerms",
     "bump_and_log_sigma_jacobian",
     "check_recovery_data",
-    "compile_for_backend",
     "least_squares_sigma",
     "working_dtype",
 ]
@@ -140,22 +139,8 @@ def _sums(x: Any, y: Any, sigma: Any) -> Any:
     )
 
 
-def compile_for_backend(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Return ``function`` as one TensorFlow graph on that backend, else ``function`` itself.
-
-    On TensorFlow, ``tf.function`` (no XLA: tracing takes tens of
-    milliseconds, XLA's compile half a second) saves the Python overhead of
-    each operation; the graph is traced once per input shape and dtype and
-    reused. On JAX, PyTorch and NumPy the ``keras.ops`` run eagerly.
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function)
-    return function
-
-
-_compiled_sums = compile_for_backend(_sums)
+#: :func:`_sums` as one TensorFlow graph on that backend (traced once per shape and dtype).
+_compiled_sums = compile_on_tensorflow(_sums, xla=False)
 
 
 @dataclass(frozen=True)
@@ -182,7 +167,7 @@ class LeastSquaresProblem:
     """The sum of squares ``sum((phi_sigma(x) - y)**2)`` of samples, and its steps.
 
     :meth:`terms` evaluates the cost, gradient and curvature in one compiled
-    pass over all samples (``keras.ops``; see :func:`compile_for_backend`).
+    pass over all samples (``keras.ops``; see :func:`~bumplib.backend.compile_on_tensorflow`).
     :meth:`jump_aware_step` proposes a step for the cost's jumps at ``|x| =
     sigma``.
 
@@ -257,31 +242,38 @@ class LeastSquaresProblem:
 
 
 @dataclass(frozen=True)
-class LeastSquaresFit:
-    """What :func:`~bumplib.least_squares_sigma` returns.
+class FitResult:
+    """What :func:`~bumplib.fit_sigma` and :func:`~bumplib.least_squares_sigma` return.
 
     Attributes:
         sigma: The fitted width (finite, ``> 0``).
-        history: Sigma kept at each model evaluation: each stage's start, then
-            after each iteration (the same sigma again after a rejected step).
-        costs: ``mean((phi - y)**2)`` at the same points, over the stage's
-            samples (every ``coarse``-th in the first of two stages).
-        iterations: Iterations taken (one model evaluation each).
-        evaluations: Model evaluations: ``len(history)``.
-        passes: Evaluations weighted by the share of the samples each used:
-            the work, in passes over all the data.
+        history: Sigma at each record: for ``method="lm"``, at each model
+            evaluation (each stage's start, then after each iteration, the same
+            sigma again after a rejected step); for ``"adam"``, at the start and
+            after each block of optimizer steps.
+        losses: Mean squared error at the same points: ``"lm"``, over the
+            stage's samples (every ``coarse``-th in the first of two stages);
+            ``"adam"``, the mean of the block's training losses (``nan`` at the
+            start, before any step), as ``model.fit`` reports it.
+        steps: Iterations (``"lm"``) or optimizer steps (``"adam"``) taken at
+            each record.
+        epochs: The work, in passes over all the data: ``"lm"``, the model
+            evaluations weighted by the share of the samples each used;
+            ``"adam"``, the samples of all steps over ``n``.
         seconds: Wall-clock time of the fit.
-        message: Why the fit stopped.
+        method: ``"lm"`` (Levenberg-Marquardt) or ``"adam"`` (gradient
+            training; also the answer's recipe in the book).
+        message: Why the fit stopped (``"lm"``), or ``""``.
     """
 
     sigma: float
     history: np.ndarray
-    costs: np.ndarray
-    iterations: int
-    evaluations: int
-    passes: float
+    losses: np.ndarray
+    steps: np.ndarray = field(repr=False)
+    epochs: float
     seconds: float
-    message: str = field(default="")
+    method: str = "lm"
+    message: str = ""
 
 
 def check_recovery_data(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -330,9 +322,9 @@ class _Run:
     """The state of :func:`_levenberg_marquardt` as it goes."""
 
     history: list[float]
-    costs: list[float]
+    losses: list[float]
+    steps: list[int]
     iterations: int = 0
-    evaluations: int = 0
     passes: float = 0.0
     message: str = ""
 
@@ -357,7 +349,7 @@ def _levenberg_marquardt(
     Returns:
         The terms at the last sigma kept, and the run: records of sigma and
         of the mean squared error at each evaluation (the start, then after
-        each iteration), and counts of iterations, evaluations and passes
+        each iteration) with the iterations taken so far, and the passes
         over all the samples (a stage on a subsample counts a fraction).
 
     Raises:
@@ -366,10 +358,10 @@ def _levenberg_marquardt(
     n = problem.x.shape[0]
     current = problem.terms(initial_sigma)
     u = math.log(current.sigma)
-    run = _Run(history=[], costs=[]) if run is None else run
+    run = _Run(history=[], losses=[], steps=[]) if run is None else run
     run.history.append(current.sigma)
-    run.costs.append(current.cost / n)
-    run.evaluations += 1
+    run.losses.append(current.cost / n)
+    run.steps.append(run.iterations)
     run.passes += problem.fraction
     damping = _LAMBDA_START
     jump_next = False  # after a rejected step down: try the jump-aware model once
@@ -402,7 +394,6 @@ def _levenberg_marquardt(
                 "initial_sigma closer to the data's width."
             )
         run.iterations += 1
-        run.evaluations += 1
         run.passes += problem.fraction
         trial = problem.terms(math.exp(u + step))
         if current.curvature == 0.0 or trial.cost < current.cost:
@@ -418,7 +409,8 @@ def _levenberg_marquardt(
                     f"converged: no step down to {abs(step):.1e} in log(sigma) lowers the cost"
                 )
         run.history.append(current.sigma)
-        run.costs.append(current.cost / n)
+        run.losses.append(current.cost / n)
+        run.steps.append(run.iterations)
         if run.message:
             break
     return current, run
@@ -434,7 +426,7 @@ def least_squares_sigma(
     max_unexplained: float = 0.5,
     dtype: str = "float64",
     coarse: int = COARSE,
-) -> LeastSquaresFit:
+) -> FitResult:
     """Fit sigma to samples ``y ~ phi_sigma(x)`` by Levenberg-Marquardt on ``log(sigma)``.
 
     See the module docstring for the method. Each iteration evaluates the
@@ -467,7 +459,8 @@ def least_squares_sigma(
         coarse: The first stage's stride; 1 for a single stage on all samples.
 
     Returns:
-        A :class:`LeastSquaresFit`; its ``sigma`` is finite and ``> 0``.
+        A :class:`~bumplib.FitResult` (``method="lm"``); its ``sigma`` is
+        finite and ``> 0``.
 
     Raises:
         ValueError: for bad data or settings (see ``bumplib.least_squares.check_recovery_data``),
@@ -513,13 +506,12 @@ def least_squares_sigma(
         )
     if not (math.isfinite(current.sigma) and current.sigma > 0):  # pragma: no cover - defensive
         raise RuntimeError(f"least_squares_sigma ended at sigma = {current.sigma}; please report.")
-    return LeastSquaresFit(
+    return FitResult(
         sigma=current.sigma,
         history=np.array(run.history, dtype=np.float64),
-        costs=np.array(run.costs, dtype=np.float64),
-        iterations=run.iterations,
-        evaluations=run.evaluations,
-        passes=run.passes,
+        losses=np.array(run.losses, dtype=np.float64),
+        steps=np.array(run.steps),
+        epochs=run.passes,
         seconds=time.perf_counter() - start,
         message=run.message,
     )

@@ -24,7 +24,7 @@ import ml_dtypes
 import numpy as np
 from keras import ops
 
-from bumplib.backend import backend_name, fuse_on_tensorflow, xla_fuses_here
+from bumplib.backend import backend_name, compile_on_tensorflow, xla_fuses_here
 from bumplib.base_layer import BaseBumpLayer, constant_initializer
 from bumplib.torch_fusion import compiles_on_torch, fuse_on_torch
 from bumplib.validation import check_sigma_values
@@ -152,7 +152,7 @@ def guarded_forward(x: Any, sigma: Any) -> tuple[Any, Any, Any, Any]:
     Returns ``(phi, q, w, inverse_root)``: the bump, ``q = x / sqrt(sigma)`` where
     ``x`` is kept (else a safe value), ``w = 1 - q**2`` and ``1 / sqrt(sigma)``.
     Inside TensorFlow graphs XLA compiles it
-    (:func:`~bumplib.backend.fuse_on_tensorflow`), on PyTorch ``torch.compile`` does
+    (:func:`~bumplib.backend.compile_on_tensorflow`), on PyTorch ``torch.compile`` does
     (:mod:`bumplib.torch_fusion`): it has no reductions, so both compute it
     deterministically too.
     """
@@ -210,8 +210,8 @@ def recomputed_gradients(upstream: Any, x: Any, sigma: Any) -> tuple[Any, Any]:
 
 #: :func:`guarded_bump` and :func:`recomputed_gradients`, compiled by XLA inside TensorFlow
 #: graphs, which would not fuse them.
-fused_guarded_bump = fuse_on_tensorflow(guarded_bump)
-fused_recomputed_gradients = fuse_on_tensorflow(recomputed_gradients)
+fused_guarded_bump = compile_on_tensorflow(guarded_bump)
+fused_recomputed_gradients = compile_on_tensorflow(recomputed_gradients)
 
 #: The guarded bump with its gradients as one ``torch.autograd.Function`` of fused
 #: ``torch.compile`` kernels on PyTorch (:func:`~bumplib.torch_fusion.fuse_on_torch`).

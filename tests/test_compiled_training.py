@@ -1,4 +1,4 @@
-"""Tests of bumpbook.fit_compiled: model.fit's mini-batch training in one XLA loop per epoch."""
+"""Tests of bumpbook's compiled loops: fit_full_batch, and fit_compiled (model.fit in XLA)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 import bumpbook
 import bumplib
-from bumpbook import fit_compiled
+from bumpbook import fit_compiled, fit_full_batch
 
 
 @pytest.fixture(scope="module")
@@ -52,37 +52,11 @@ def test_without_shuffling_differences_it_matches_model_fit_step_for_step(data):
     np.testing.assert_allclose(run.sigmas[-1], fit_layer.get_sigma(), rtol=1e-5)
 
 
-def test_records_every_step_and_stops_after_the_step_that_breaks_sigma():
-    x = np.zeros((64, 1), np.float32)
-    y = np.full((64, 1), np.inf, np.float32)  # an infinite target breaks sigma at once
-    layer = bumpbook.AnswerBumpLayer(initial_sigma=0.5)
-    run = fit_compiled(
-        bumpbook.make_model(layer), x, y, epochs=5, every_step=True, stop_when_nonfinite=True
-    )
-    assert list(run.steps) == [0, 1]
-    assert not np.isfinite(run.sigmas[-1]).all()
-    assert run.every_n_batches == 1
-
-
-def test_until_stops_after_the_first_epoch_it_accepts(data):
-    x, y = data
-    _, model = bumpbook.answer_recipe_model(0)
-    seen = []
-
-    def until(sigmas):
-        seen.append(len(sigmas))
-        return len(sigmas) == 3
-
-    run = fit_compiled(model, x, y, epochs=10, until=until)
-    assert seen == [2, 3]
-    assert list(run.steps) == [0, 32, 64]
-
-
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"epochs": 1.5}, "epochs must be a positive integer"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"epochs": 1.5}, "epochs must be an integer >= 1"),
         ({"y": np.zeros((3, 1))}, "same number"),
     ],
 )
@@ -110,3 +84,51 @@ def test_fit_thread_recipe_compiled(data):
     np.testing.assert_allclose(run.sigma, keras_run.sigma, rtol=0.05)
     with pytest.raises(TypeError, match="compiled must be True or False"):
         bumpbook.fit_answer_recipe(x, y, 0.5, compiled="yes")
+
+
+def recovery_model():
+    layer = bumplib.StableBumpLayer(initial_sigma=1.0, parametrization="log")
+    optimizer = bumplib.make_recovery_optimizer(0.1, 100)
+    return layer, bumpbook.make_model(layer, optimizer=optimizer)
+
+
+def test_fit_full_batch_records_every_block_and_recovers_sigma(data):
+    x, y = data
+    layer, model = recovery_model()
+    run = fit_full_batch(model, x, y, steps=100, block=25)
+    np.testing.assert_array_equal(run.steps, [0, 25, 50, 75, 100])
+    assert int(model.optimizer.iterations.numpy()) == 100
+    assert run.sigmas.shape == (5, 1)
+    assert run.sigmas[0, 0] == 1.0
+    assert run.sigmas[-1, 0] == layer.get_sigma()[0] == pytest.approx(0.5, rel=1e-4)
+    # the loss on all the data, at the start too
+    assert np.isfinite(run.losses).all()
+    assert run.losses[-1] < 1e-3 * run.losses[0]
+
+
+def test_fit_full_batch_matches_model_fit_and_repeats(data):
+    x, y = data
+    layer, model = recovery_model()
+    keras.utils.set_random_seed(0)
+    model.fit(x, y, batch_size=len(x), epochs=50, shuffle=False, verbose=0)
+    for jit_compile in (False, True):
+        run = fit_full_batch(recovery_model()[1], x, y, steps=50, block=50, jit_compile=jit_compile)
+        np.testing.assert_allclose(run.sigmas[-1], layer.get_sigma(), rtol=1e-5)
+    first = fit_full_batch(recovery_model()[1], x, y, steps=50, block=25, batch_size=32, seed=4)
+    second = fit_full_batch(recovery_model()[1], x, y, steps=50, block=25, batch_size=32, seed=4)
+    np.testing.assert_array_equal(first.sigmas, second.sigmas)  # the draws are seeded
+
+
+def test_fit_full_batch_without_a_bump_layer_and_bad_input(data):
+    x, y = data
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    run = fit_full_batch(model, x, y, steps=10, block=5)
+    assert run.sigmas.shape == (3, 0)
+    assert run.losses.shape == (3,)
+    with pytest.raises(ValueError, match=r"steps \(10\) must be a multiple of block \(4\)"):
+        fit_full_batch(model, x, y, steps=10, block=4)
+    with pytest.raises(ValueError, match=r"batch_size \(None for full batches\) must be an"):
+        fit_full_batch(model, x, y, batch_size=0)
+    with pytest.raises(ValueError, match="compiled Keras model"):
+        fit_full_batch(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]), x, y)

@@ -69,19 +69,20 @@ def test_recovers_sigma_from_100k_samples(sigma):
     assert result.history[0] == 1.0
     assert result.history[-1] == result.sigma
     # Two stages (every 16th sample, then all), one record per evaluation.
-    assert len(result.history) == len(result.costs) == result.evaluations
-    assert result.evaluations == result.iterations + 2
-    assert 2 < result.passes < result.evaluations
-    assert result.costs[-1] < 1e-13
+    assert result.method == "lm"
+    assert len(result.history) == len(result.losses) == len(result.steps)
+    assert len(result.history) == result.steps[-1] + 2  # iterations, and the two starts
+    assert 2 < result.epochs < len(result.history)
+    assert result.losses[-1] < 1e-13
 
 
 def test_one_stage_keeps_only_steps_that_lower_the_cost():
     x, y, _ = generate_data(0.2, n=20_000, seed=8)
     result = least_squares_sigma(x, y, coarse=1)
     assert result.sigma == pytest.approx(0.2, rel=1e-6)
-    assert result.evaluations == result.iterations + 1 == len(result.history)
-    assert result.passes == result.evaluations
-    assert np.all(np.diff(result.costs) <= 0)
+    np.testing.assert_array_equal(result.steps, np.arange(len(result.history)))
+    assert result.epochs == len(result.history)
+    assert np.all(np.diff(result.losses) <= 0)
 
 
 @pytest.mark.parametrize("sigma", [s for s in SIGMAS if s not in (0.03, 0.1, 0.99, 1.01, 50.0)])
@@ -154,7 +155,7 @@ def test_all_zero_targets_are_an_exact_fit():
     result = least_squares_sigma(x, y)
     assert result.message == "exact fit: the cost is 0"
     assert 0 < result.sigma <= np.abs(x).min()
-    assert result.costs[-1] == 0.0
+    assert result.losses[-1] == 0.0
 
 
 def test_data_no_bump_fits():

@@ -4,7 +4,8 @@ Nothing here is needed to use a bump layer in a model; that is :mod:`bumplib`
 itself (reference maths, layers, data, training), a separate distribution.
 This package exports the 2020 thread's layers and training recipe, kept as
 the thread wrote them so that the book can study them (their traps
-included), and the book's small models. The chapters import its other
+included), the book's training loops compiled on TensorFlow, and its small
+models. The chapters import its other
 modules by name:
 
 * :mod:`bumpbook.diagnostics`: the measurements of the worked exercises
@@ -21,7 +22,7 @@ from __future__ import annotations
 import bumpbook.former_names  # noqa: F401 - registers the names bumplib 1.0.0 saved layers under
 from bumpbook.answer_layers import AnswerBumpLayer, AnswerWhereBumpLayer, QuestionBumpLayer
 from bumpbook.answer_recipe import answer_epochs, answer_recipe_model, fit_answer_recipe, make_model
-from bumpbook.compiled_loop import fit_compiled
+from bumpbook.compiled_loop import fit_compiled, fit_full_batch
 from bumpbook.models import make_localized_model
 from bumpbook.portable_answer_layer import PortableAnswerBumpLayer
 
@@ -34,6 +35,7 @@ __all__ = [
     "answer_recipe_model",
     "fit_answer_recipe",
     "fit_compiled",
+    "fit_full_batch",
     "make_localized_model",
     "make_model",
 ]

@@ -17,8 +17,7 @@ from numpy.typing import ArrayLike
 
 from bumpbook.answer_layers import AnswerBumpLayer
 from bumpbook.compiled_loop import fit_compiled
-from bumplib.callbacks import SigmaHistory
-from bumplib.training import FitResult
+from bumplib import FitResult, SigmaHistory
 from bumplib.validation import check_sigma
 
 __all__ = ["answer_epochs", "answer_recipe_model", "fit_answer_recipe", "make_model"]
@@ -138,4 +137,5 @@ def fit_answer_recipe(
         steps=np.arange(epochs + 1) * math.ceil(x.shape[0] / 32),
         epochs=float(epochs),
         seconds=seconds,
+        method="adam",
     )

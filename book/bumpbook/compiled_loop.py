@@ -1,29 +1,31 @@
-"""``model.fit``'s mini-batch training, compiled by XLA into one loop per epoch (TensorFlow).
+"""Training loops compiled on TensorFlow: full-batch steps, and ``model.fit``'s epochs in XLA.
 
 Keras's ``model.fit`` returns to its own bookkeeping between optimizer steps
-(data iterator, metrics, callbacks). For the one-parameter models of the book
-that bookkeeping costs far more than the step itself: about 0.5 ms a step
-with ``steps_per_execution``, against a few microseconds of arithmetic. And
-under TensorFlow op determinism Keras refuses ``jit_compile=True``.
+(data iterator, metrics, callbacks), and under TensorFlow op determinism it
+refuses ``jit_compile=True``. For the book's small models that bookkeeping
+costs far more than the step itself. Both loops here train a compiled Keras
+model (its optimizer, with its learning rate, step counter and the weights'
+constraints; its loss averaged over the batch plus its regularization losses)
+with the same step, many steps per ``tf.function`` call, and return a
+:class:`~bumplib.SigmaHistory` filled as that callback fills it under
+``model.fit``:
 
-:func:`~bumpbook.fit_compiled` runs the same training as ``model.fit(x, y,
-batch_size=..., epochs=..., shuffle=True)``: the model's own optimizer (its
-update rule, learning rate, step counter and the weights' constraints), the
-model's loss averaged over each batch plus the model's regularization
-losses, a fresh shuffle of the samples every epoch, batches of ``batch_size``
-with a smaller last batch, and the epoch's loss reported as Keras reports it
-(the batch losses averaged with the batch sizes as weights). The steps of one
-epoch run inside one ``tf.function(jit_compile=True)`` while-loop, which
-TensorFlow allows under op determinism. Only the order of the samples differs
-from ``model.fit`` (NumPy's generator shuffles here, TensorFlow's there), so a
-run follows a different but equally valid path and lands on the same result
-to the resolution the training itself determines.
+* :func:`~bumpbook.fit_full_batch`: every step on all the samples (or on a
+  mini-batch drawn with replacement), ``block`` steps per call, with XLA if
+  asked (``jit_compile``, which TensorFlow allows under op determinism);
+  each record holds the loss on all the data.
+* :func:`~bumpbook.fit_compiled`: the training of ``model.fit(x, y,
+  batch_size=..., epochs=..., shuffle=True)``, one XLA while-loop per epoch: a
+  fresh shuffle of the samples every epoch, batches of ``batch_size`` with a
+  smaller last batch, and the epoch's loss as Keras reports it (the batch
+  losses averaged with the batch sizes as weights). Only the order of the
+  samples differs from ``model.fit`` (NumPy's generator shuffles here,
+  TensorFlow's there), so a run follows a different but equally valid path.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -32,65 +34,127 @@ from numpy.typing import ArrayLike
 
 from bumplib.backend import require_tensorflow, tf
 from bumplib.callbacks import SigmaHistory, find_bump_layer
+from bumplib.validation import check_count
 
-__all__ = ["batch_runner", "fit_compiled"]
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    """Return ``value`` if it is an integer ``>= 1``, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+__all__ = ["fit_compiled", "fit_full_batch"]
 
 
-def batch_runner(
-    model: keras.Model, layer: keras.layers.Layer, every_step: bool, stop_when_nonfinite: bool
-) -> Any:
-    """Return the compiled loop over the batches ``xs[k], ys[k]`` of one shape.
+def _checked(model: keras.Model, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Check the backend, the model and the samples; return ``x`` and ``y`` as float32 arrays."""
+    require_tensorflow("this training loop", "model.fit")
+    if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
+        raise ValueError("model must be a compiled Keras model: call model.compile(...) first.")
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ValueError(
+            f"x and y must hold the same number (>= 1) of samples along their first axis, "
+            f"got shapes {x.shape} and {y.shape}."
+        )
+    return x, y
 
-    It returns the steps done, the running sums of the weighted loss and of
-    the weights, and (when ``every_step``) sigma and the running loss after
-    each step.
+
+def _gradient_step(model: keras.Model, xb: Any, yb: Any) -> Any:
+    """Take one step of ``model``'s optimizer on a batch; return the batch's loss.
+
+    The loss is the model's loss averaged over the batch, plus the model's
+    regularization losses, as ``model.fit`` computes it. Call it inside a
+    ``tf.function``.
     """
-    loss_fn = keras.losses.get(model.loss)
     variables = model.trainable_variables
-    optimizer = model.optimizer
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(keras.losses.get(model.loss)(yb, model(xb, training=True)))
+        if model.losses:
+            loss = loss + keras.ops.sum(model.losses)
+    model.optimizer.apply(tape.gradient(loss, variables), variables)
+    return loss
+
+
+def fit_full_batch(
+    model: keras.Model,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    steps: int = 500,
+    block: int = 25,
+    batch_size: int | None = None,
+    seed: int = 0,
+    jit_compile: bool = False,
+) -> SigmaHistory:
+    """Train a compiled ``model`` for ``steps`` full-batch steps, ``block`` steps per call.
+
+    Args:
+        model: A compiled Keras model (``model.compile(optimizer, loss)``); trained in place.
+        x: Inputs, first axis the samples.
+        y: Targets, first axis the samples.
+        steps: Optimizer steps; a multiple of ``block``.
+        block: Steps per ``tf.function`` call, and between two records.
+        batch_size: ``None`` for full-batch steps, or the size of a mini-batch
+            drawn with replacement for each step.
+        seed: Seeds Keras, TensorFlow and the mini-batch draws.
+        jit_compile: Compile the loop with XLA.
+
+    Returns:
+        A :class:`~bumplib.SigmaHistory`: the widths of the model's first bump
+        layer (none where it has none) and the loss on all the data, at the
+        start and after each ``block`` of steps.
+
+    Raises:
+        RuntimeError: on a Keras backend other than TensorFlow.
+        ValueError: for a model that is not compiled, samples that do not
+            match, or bad counts.
+    """
+    x, y = _checked(model, x, y)
+    steps, block = check_count(steps, "steps"), check_count(block, "block")
+    if steps % block:
+        raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
+    if batch_size is not None:
+        batch_size = check_count(batch_size, "batch_size (None for full batches)")
+    keras.utils.set_random_seed(seed)
+    x_all, y_all = tf.constant(x), tf.constant(y)
+    draws = tf.random.Generator.from_seed(seed)
+    try:
+        layer = find_bump_layer(model)
+    except ValueError:  # a model without a bump layer: losses only
+        layer = None
+
+    @tf.function(jit_compile=jit_compile)
+    def train_block() -> None:
+        for _ in tf.range(block):
+            if batch_size is None:
+                _gradient_step(model, x_all, y_all)
+            else:
+                index = draws.uniform([batch_size], 0, x.shape[0], dtype=tf.int64)
+                _gradient_step(model, tf.gather(x_all, index), tf.gather(y_all, index))
+
+    loss_fn = keras.losses.get(model.loss)
+    full_loss = tf.function(lambda: keras.ops.mean(loss_fn(y_all, model(x_all))))
+    history = SigmaHistory(layer)
+    for done in range(0, steps + 1, block):
+        if done:
+            train_block()
+        sigma = [] if layer is None else layer.get_sigma()
+        history.add_record(sigma, float(full_loss()), done)
+    return history
+
+
+def batch_runner(model: keras.Model) -> Any:
+    """Return the XLA loop over the batches ``xs[k], ys[k]`` of one shape.
+
+    It returns the running sums of the weighted loss and of the weights.
+    """
 
     @tf.function(jit_compile=True, reduce_retracing=True)
-    def run(xs: Any, ys: Any, loss_sum: Any, weight_sum: Any) -> tuple[Any, ...]:
-        count = tf.shape(xs)[0]
+    def run(xs: Any, ys: Any, loss_sum: Any, weight_sum: Any) -> tuple[Any, Any]:
         size = tf.cast(tf.shape(xs)[1], tf.float32)
-        sigma_size = tf.size(layer.sigma_tensor())
-        sigmas = tf.TensorArray(tf.float32, size=count if every_step else 0, dynamic_size=False)
-        losses = tf.TensorArray(tf.float32, size=count if every_step else 0, dynamic_size=False)
 
-        def keep_going(k: Any, *_: Any) -> Any:
-            more = k < count
-            if stop_when_nonfinite:
-                more = tf.logical_and(more, tf.reduce_all(tf.math.is_finite(layer.sigma_tensor())))
-            return more
+        def step(k: Any, loss_sum: Any, weight_sum: Any) -> tuple[Any, Any, Any]:
+            loss = _gradient_step(model, xs[k], ys[k])
+            return k + 1, loss_sum + loss * size, weight_sum + size
 
-        def step(k: Any, loss_sum: Any, weight_sum: Any, sigmas: Any, losses: Any) -> tuple:
-            with tf.GradientTape() as tape:
-                predictions = model(xs[k], training=True)
-                loss = keras.ops.mean(loss_fn(ys[k], predictions))
-                if model.losses:
-                    loss = loss + keras.ops.sum(model.losses)
-            optimizer.apply(tape.gradient(loss, variables), variables)
-            loss_sum = loss_sum + loss * size
-            weight_sum = weight_sum + size
-            if every_step:
-                sigma = tf.reshape(tf.cast(layer.sigma_tensor(), tf.float32), [sigma_size])
-                sigmas = sigmas.write(k, sigma)
-                losses = losses.write(k, loss_sum / weight_sum)
-            return k + 1, loss_sum, weight_sum, sigmas, losses
-
-        done, loss_sum, weight_sum, sigmas, losses = tf.while_loop(
-            keep_going, step, (tf.constant(0), loss_sum, weight_sum, sigmas, losses)
+        _, loss_sum, weight_sum = tf.while_loop(
+            lambda k, *_: k < tf.shape(xs)[0], step, (tf.constant(0), loss_sum, weight_sum)
         )
-        if every_step:
-            return done, loss_sum, weight_sum, sigmas.stack(), losses.stack()
-        return done, loss_sum, weight_sum
+        return loss_sum, weight_sum
 
     return run
 
@@ -103,10 +167,7 @@ def fit_compiled(
     batch_size: int = 32,
     epochs: int = 1,
     seed: int = 0,
-    every_step: bool = False,
-    stop_when_nonfinite: bool = False,
     layer: keras.layers.Layer | None = None,
-    until: Callable[[np.ndarray], bool] | None = None,
 ) -> SigmaHistory:
     """Train a compiled Keras ``model`` like ``model.fit`` does, one XLA loop per epoch.
 
@@ -114,22 +175,12 @@ def fit_compiled(
         model: A compiled Keras model (``model.compile(optimizer, loss)``) that
             holds a bump layer; TensorFlow backend.
         x: Inputs, first axis the samples.
-        y: Targets, first axis the samples (``nan``/``inf`` allowed: some
-            chapters train on them on purpose).
+        y: Targets, first axis the samples.
         batch_size: Samples per optimizer step; the last batch of an epoch
             holds the rest.
         epochs: Passes over the data.
         seed: Seed of the per-epoch shuffles.
-        every_step: Record sigma and the loss after every optimizer step
-            (as :class:`~bumplib.SigmaHistory` with ``every_n_batches=1`` does
-            under ``model.fit``); by default once per epoch.
-        stop_when_nonfinite: Stop right after the first step that leaves sigma
-            ``nan`` or ``inf``.
         layer: The bump layer to record; by default the model's first one.
-        until: Called after each epoch with the widths recorded so far (the
-            ``sigmas`` array); training stops after the first epoch for which
-            it returns True, as a callback that sets ``model.stop_training``
-            would stop ``model.fit``.
 
     Returns:
         A :class:`~bumplib.SigmaHistory` with the records, as if it had been a
@@ -141,55 +192,28 @@ def fit_compiled(
         ValueError: for a model that is not compiled, samples that do not
             match, or a non-positive ``batch_size`` or ``epochs``.
     """
-    require_tensorflow("fit_compiled", "model.fit")
-    if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
-        raise ValueError("model must be a compiled Keras model: call model.compile(...) first.")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    epochs = _check_positive_int(epochs, "epochs")
-    x = np.asarray(x, dtype=np.float32)
-    y = np.asarray(y, dtype=np.float32)
-    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(
-            f"x and y must hold the same number (>= 1) of samples along their first axis, "
-            f"got shapes {x.shape} and {y.shape}."
-        )
+    x, y = _checked(model, x, y)
+    batch_size, epochs = check_count(batch_size, "batch_size"), check_count(epochs, "epochs")
     layer = find_bump_layer(model) if layer is None else layer
-    history = SigmaHistory(layer, every_n_batches=1 if every_step else None)
+    history = SigmaHistory(layer)
     n = x.shape[0]
     full, rest = divmod(n, batch_size)
-    run = batch_runner(model, layer, every_step, stop_when_nonfinite)
+    run = batch_runner(model)
     rng = np.random.default_rng(seed)
-    steps = 0
-    history.add_record(layer.get_sigma(), math.nan, steps)
-    for _ in range(epochs):
+    history.add_record(layer.get_sigma(), math.nan, 0)
+    for epoch in range(1, epochs + 1):
         order = rng.permutation(n)
         xs, ys = x[order], y[order]
-        pieces = []
-        if full:
-            pieces.append((xs[: full * batch_size], ys[: full * batch_size], full, batch_size))
-        if rest:
-            pieces.append((xs[full * batch_size :], ys[full * batch_size :], 1, rest))
         loss_sum = weight_sum = tf.constant(0.0)
-        stopped = False
-        for px, py, count, size in pieces:
-            out = run(
-                tf.constant(px.reshape(count, size, *x.shape[1:])),
-                tf.constant(py.reshape(count, size, *y.shape[1:])),
-                loss_sum,
-                weight_sum,
-            )
-            done, loss_sum, weight_sum = int(out[0]), out[1], out[2]
-            if every_step:
-                for sigma, loss in zip(out[3].numpy()[:done], out[4].numpy()[:done], strict=True):
-                    steps += 1
-                    history.add_record(sigma, float(loss), steps)
-            else:
-                steps += done
-            if done < count:
-                stopped = True
-                break
-        if not every_step:
-            history.add_record(layer.get_sigma(), float(loss_sum / weight_sum), steps)
-        if stopped or (until is not None and until(history.sigmas)):
-            break
+        for start, count, size in ((0, full, batch_size), (full * batch_size, 1, rest)):
+            if count and size:
+                end = start + count * size
+                loss_sum, weight_sum = run(
+                    tf.constant(xs[start:end].reshape(count, size, *x.shape[1:])),
+                    tf.constant(ys[start:end].reshape(count, size, *y.shape[1:])),
+                    loss_sum,
+                    weight_sum,
+                )
+        steps = epoch * (full + (rest > 0))
+        history.add_record(layer.get_sigma(), float(loss_sum / weight_sum), steps)
     return history

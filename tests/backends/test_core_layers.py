@@ -427,15 +427,17 @@ def test_make_deterministic_repeats_on_this_backend():
         torch.use_deterministic_algorithms(False)
 
 
-def test_fit_full_batch_is_tensorflow_only_or_trains():
-    layer = StableBumpLayer(0.3)
-    x, y = bumplib.generate_data(0.5, n=64, seed=0)[:2]
-    if BACKEND == "tensorflow":
-        fit = bumplib.fit_full_batch(layer, x, y, steps=25, block=25)
-        assert fit.loss < fit.losses[0]
-        return
-    with pytest.raises(RuntimeError, match=rf"fit_full_batch.*'{BACKEND}' backend"):
-        bumplib.fit_full_batch(layer, x, y, steps=25, block=25)
+def test_fit_sigma_adam_trains_on_this_backend():
+    # model.fit with full batches, steps_per_execution where the backend has it
+    x, y = bumplib.generate_data(0.5, n=2000, seed=0)[:2]
+    fit = bumplib.fit_sigma(x, y, method="adam", initial_sigma=2.0, steps=100, seed=3)
+    assert fit.sigma == pytest.approx(0.5, rel=1e-4)
+    np.testing.assert_array_equal(fit.steps, np.arange(0, 101, 25))
+    assert fit.history[0] == pytest.approx(2.0, rel=1e-7)
+    assert np.isnan(fit.losses[0])
+    assert fit.losses[-1] < 1e-2 * fit.losses[1]
+    again = bumplib.fit_sigma(x, y, method="adam", initial_sigma=2.0, steps=100, seed=3)
+    np.testing.assert_array_equal(again.history, fit.history)
 
 
 @pytest.mark.parametrize("sigma", [0.05, 0.5, 5.0])
