@@ -256,3 +256,18 @@ def test_edge_case_inputs():
     assert np.isfinite(x).all()
     with pytest.raises(ValueError, match="num"):
         edge_case_inputs(1.0, num=1)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: mean_abs_grad_sigma([0.5], num=0), "num must be an integer >= 1, got 0"),
+        (lambda: mse_between_widths(0.5, 0.6, num=2.5), "num must be an integer >= 1, got 2.5"),
+        (lambda: localized_task(n=True), "n must be an integer >= 1, got True"),
+        (lambda: make_localized_model(2, 0, None), "hidden_units must be an integer >= 1, got 0"),
+        (lambda: make_localized_model(1.0, 4, None), "input_dim must be an integer >= 1"),
+    ],
+)
+def test_counts_are_checked(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

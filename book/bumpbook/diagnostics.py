@@ -294,9 +294,7 @@ def first_nonfinite(values: ArrayLike) -> int | None:
 def _midpoints(x_range: tuple[float, float], num: int) -> NDArray[np.float64]:
     """Return ``num`` midpoints of an even split of ``x_range`` (its ends excluded)."""
     low, high = check_range(x_range, "x_range")
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 1:
-        raise ValueError(f"num must be a positive integer, got {num!r}.")
-    edges = np.linspace(low, high, num + 1)
+    edges = np.linspace(low, high, check_count(num, "num") + 1)
     return (edges[:-1] + edges[1:]) / 2
 
 
@@ -360,8 +358,7 @@ def localized_task(
         ``x`` of shape ``(n, 2)`` and ``y`` of shape ``(n, 1)``, float32.
 
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
+    n = check_count(n, "n")
     low, high = check_range(x_range, "x_range")
     x = np.random.default_rng(seed).uniform(low, high, size=(n, 2))
     hill = np.exp(-((x[:, 0] - 1.0) ** 2 + x[:, 1] ** 2))

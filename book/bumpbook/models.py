@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from bumplib.validation import check_count
+
 __all__ = ["make_localized_model"]
 
 
@@ -40,8 +42,7 @@ def make_localized_model(
         ("hidden_units", hidden_units),
         ("output_units", output_units),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        check_count(value, name)
     if bump_layer is not None and not isinstance(bump_layer, keras.layers.Layer):
         raise TypeError(f"bump_layer must be a Keras layer, got {type(bump_layer).__name__}.")
     model = keras.Sequential(
