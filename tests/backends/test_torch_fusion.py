@@ -29,14 +29,10 @@ from bumplib.stable_layer import (
 )
 
 # PyTorch's own warnings, from its code: TorchInductor imports a module that uses the deprecated
-# torch.jit.script_method, TorchDynamo instantiates an autograd.Function's class to trace it, and
-# it reads .grad of the tensors it traces after a graph break.
+# torch.jit.script_method, and TorchDynamo instantiates an autograd.Function's class to trace it.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:.*should not be instantiated:DeprecationWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning"
-    ),
 ]
 
 torch_only = pytest.mark.skipif(BACKEND != "torch", reason="the fused kernels are PyTorch's")
