@@ -31,9 +31,10 @@ operation, so it keeps only ``x`` and ``sigma`` for the backward pass. Traced
 too, the backward's maths shares the forward's boolean mask, which the
 partitioner then keeps, and the forward loop that writes it is slow: that step
 ran 5x to 8x a compiled bare ``exp``. As it is, forward and backward passes of
-the layer's sum at 1e7 float32 elements took 1.4x a compiled bare ``exp`` on a
-loaded two-core machine, against 2.2x when the compilation broke the graph
-around the function (``benchmarks/bench_throughput.py``, "torch compiled").
+the layer's sum at 1e7 float32 elements took 1.3x to 1.5x a compiled bare
+``exp`` on a loaded two-core machine, against 2.2x when the compilation broke
+the graph around the function (``benchmarks/bench_throughput.py``, "torch
+compiled").
 On double backward (``create_graph=True``) its backward pass runs the plain
 gradient function, whose operations PyTorch then differentiates.
 This module imports PyTorch only when :func:`fuse_on_torch` runs on that backend.
