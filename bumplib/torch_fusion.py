@@ -22,10 +22,19 @@ its plain path, the same maths as a chain of PyTorch operations:
 * after ``use_compiled_kernels(False)``, which a program (the test suite does)
   calls to trade speed for no compilation time.
 
-Inside a ``torch.compile`` of a whole model the function is not traced: the
-compilation breaks the graph there and calls it as it is, with its own
-kernels. Traced, its maths ran about 7x a bare ``exp`` at 1e7 elements on
-the CPU, against 1.4x for the kernels (``benchmarks/bench_throughput.py``).
+Inside a ``torch.compile`` of a whole model the function's forward pass is
+traced, so that TorchInductor fuses the plain forward function with the
+operations around it (the loss's sum, for instance) in one graph, with no graph
+break; its backward pass is one ``torch.library`` operation that runs the
+compiled backward kernel. The enclosing compilation does not look inside that
+operation, so it keeps only ``x`` and ``sigma`` for the backward pass. Traced
+too, the backward's maths shares the forward's boolean mask, which the
+partitioner then keeps, and the forward loop that writes it is slow: that step
+ran 5x to 8x a compiled bare ``exp``. As it is, forward and backward passes of
+the layer's sum at 1e7 float32 elements took 1.3x to 1.5x a compiled bare
+``exp`` on a loaded two-core machine, against 2.2x when the compilation broke
+the graph around the function (``benchmarks/bench_throughput.py``, "torch
+compiled").
 On double backward (``create_graph=True``) its backward pass runs the plain
 gradient function, whose operations PyTorch then differentiates.
 This module imports PyTorch only when :func:`fuse_on_torch` runs on that backend.
@@ -33,6 +42,7 @@ This module imports PyTorch only when :func:`fuse_on_torch` runs on that backend
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +58,9 @@ __all__ = [
 
 #: Whether the compiled kernels may run, and the compile-time error that stopped them, if any.
 _STATE: dict[str, Any] = {"enabled": True, "failure": None}
+
+#: Numbers the ``torch.library`` operation each call of :func:`fuse_on_torch` registers.
+_OPERATION_NUMBERS = itertools.count()
 
 
 def use_compiled_kernels(enabled: bool) -> None:
@@ -120,13 +133,15 @@ def fuse_on_torch(
     ``torch.autograd.Function``: its forward pass is ``forward(x, sigma)``, its
     backward pass ``backward(upstream, x, sigma)``, which returns the gradients
     with respect to ``x`` and ``sigma``. Each runs as a kernel compiled once per
-    dtype and shape class, or as the plain function where compilation cannot run
-    (see the module's docstring). On the other backends the result is ``None``.
+    dtype and shape class, or as the plain function where compilation cannot run;
+    under an enclosing ``torch.compile`` the forward pass is traced into the
+    enclosing graph and the backward pass is one opaque operation (see the
+    module's docstring). On the other backends the result is ``None``.
 
     Args:
         forward: Computes the output from two tensors.
         backward: Computes both gradients, from the output's gradient and the
-            forward pass's arguments.
+            forward pass's arguments, each of the shape and dtype of its argument.
     """
     if keras.backend.backend() != "torch":
         return None
@@ -134,12 +149,15 @@ def fuse_on_torch(
 
     compiled_forward = torch.compile(forward, dynamic=True, fullgraph=True)
     compiled_backward = torch.compile(backward, dynamic=True, fullgraph=True)
+    gradients = _opaque_gradients(backward, compiled_backward)
 
     class FusedFunction(torch.autograd.Function):
         """``forward`` and ``backward`` as compiled kernels; keeps only its inputs."""
 
         @staticmethod
         def forward(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+            if torch.compiler.is_compiling():  # traced: fused with the enclosing graph
+                return forward(x, sigma)
             return _run(compiled_forward, forward, x, sigma)
 
         @staticmethod
@@ -150,7 +168,36 @@ def fuse_on_torch(
         def backward(ctx: Any, upstream: torch.Tensor) -> tuple[Any, Any]:
             if torch.is_grad_enabled():  # double backward: differentiable plain operations
                 return backward(upstream, *ctx.saved_tensors)
+            if torch.compiler.is_compiling():  # one opaque operation: keeps nothing but x, sigma
+                return tuple(gradients(upstream, *ctx.saved_tensors))
             return _run(compiled_backward, backward, upstream, *ctx.saved_tensors)
 
-    # An enclosing torch.compile calls it as it is (a graph break), with its own kernels.
-    return torch.compiler.disable(FusedFunction.apply)
+    return FusedFunction.apply
+
+
+def _opaque_gradients(
+    backward: Callable[[Any, Any, Any], tuple[Any, Any]],
+    compiled_backward: Callable[[Any, Any, Any], tuple[Any, Any]],
+) -> Callable[[Any, Any, Any], Any]:
+    """Return a new ``torch.library`` operation that runs ``compiled_backward``, else ``backward``.
+
+    An enclosing ``torch.compile`` does not look inside an operation: it calls it
+    as it is, and its partitioner saves only the operation's inputs for the
+    backward pass, not the masks and factors the traced maths would share with
+    the forward pass. The operation is registered as ``bumplib::fused_backward_N``.
+    """
+    import torch
+
+    name = f"fused_backward_{next(_OPERATION_NUMBERS)}"
+    schema = "(Tensor upstream, Tensor x, Tensor sigma) -> (Tensor, Tensor)"
+
+    @torch.library.custom_op(f"bumplib::{name}", mutates_args=(), schema=schema)
+    def gradients(upstream: Any, x: Any, sigma: Any) -> tuple[Any, Any]:
+        return tuple(_run(compiled_backward, backward, upstream, x, sigma))
+
+    @gradients.register_fake
+    def _(upstream: Any, x: Any, sigma: Any) -> tuple[Any, Any]:
+        return torch.empty_like(x), torch.empty_like(sigma)
+
+    # The operation itself, not its Python wrapper: TorchDynamo traces a call of the former.
+    return getattr(torch.ops.bumplib, name).default
