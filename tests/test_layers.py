@@ -254,7 +254,7 @@ def test_cond_layer_fit_has_no_gradient():
     model = make_model(QuestionBumpLayer(initial_sigma=0.5))
     x = np.linspace(-0.5, 0.5, 4, dtype=np.float32)[:, None]
     with pytest.raises(ValueError, match="No gradients provided for any variable"):
-        model.fit(x, x, batch_size=1, epochs=1, verbose=0)
+        model.fit(x, x, batch_size=1, epochs=1, shuffle=False, verbose=0)
 
 
 def test_cond_layer_gradient_of_threshold_is_none():
