@@ -23,7 +23,6 @@ __all__ = [
     "LazyModule",
     "backend_name",
     "compile_on_tensorflow",
-    "require_tensorflow",
     "tf",
     "xla_fuses_here",
     "xla_supports",
@@ -62,25 +61,6 @@ tf: Any = LazyModule("tensorflow")
 def backend_name() -> str:
     """Return the running Keras backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``."""
     return keras.backend.backend()
-
-
-def require_tensorflow(what: str, instead: str) -> None:
-    """Raise a ``RuntimeError`` unless Keras runs on TensorFlow.
-
-    Args:
-        what: The TensorFlow-only thing the caller is about to do, for the message.
-        instead: What to use on the other backends, for the message.
-
-    Raises:
-        RuntimeError: on the JAX or PyTorch backend, naming it.
-    """
-    backend = backend_name()
-    if backend != "tensorflow":
-        raise RuntimeError(
-            f"{what} is TensorFlow code, but Keras runs on the {backend!r} backend "
-            f"(KERAS_BACKEND={backend}). Use {instead}, or set KERAS_BACKEND=tensorflow "
-            "before keras is first imported."
-        )
 
 
 #: Device types XLA compiles for in TensorFlow's own builds. Plugin devices (Apple's Metal,

@@ -1,15 +1,10 @@
 """A bump layer with finite output and finite gradients for every input and every sigma >= 0.
 
-This answers the thread's second exercise ("fix the layer so that it works for
-every input value") and also fixes the ``sigma == 0`` trap of the answer's
-final layer. It is written with ``keras.ops`` and ``keras.ops.custom_gradient``
-only, so it runs on the TensorFlow, JAX and PyTorch backends alike. Inside a
-TensorFlow graph XLA compiles its forward pass into one loop and its backward
-pass into another, where a graph without XLA (Keras' ``fit`` on a CPU) would
-run about sixteen passes over memory; on PyTorch ``torch.compile`` does the same
-(:mod:`bumplib.torch_fusion`). Eagerly on TensorFlow, and on machines with a
-device XLA cannot compile for (Apple's Metal, DirectML), it runs as a chain of
-operations; JAX fuses it with the rest of the step under ``jax.jit``.
+It answers the thread's second exercise ("fix the layer so that it works for every input
+value") and fixes the ``sigma == 0`` trap of the answer's final layer. Written with
+``keras.ops`` and ``keras.ops.custom_gradient`` only, it runs on TensorFlow, JAX and PyTorch,
+and a compiler fuses each of its passes into one loop: XLA inside TensorFlow graphs and
+under ``jax.jit``, TorchInductor on PyTorch (:mod:`bumplib.torch_fusion`).
 """
 
 from __future__ import annotations
@@ -384,10 +379,7 @@ class StableBumpLayer(BaseBumpLayer):
             sigma_constraint=sigma_constraint,
             **kwargs,
         )
-        if parametrization == "log":
-            self.weight_name = "log_sigma"
-        elif parametrization == "softplus":
-            self.weight_name = "rho"
+        self.weight_name = {"log": "log_sigma", "softplus": "rho"}.get(parametrization, "sigma")
 
     def _check_initial_sigma(self, initial_sigma: Any) -> float | list[float]:
         """The log and softplus parametrizations need ``initial_sigma > 0``."""

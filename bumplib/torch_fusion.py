@@ -1,14 +1,12 @@
 """Fused forward and backward passes on PyTorch: ``torch.compile`` kernels in eager mode.
 
-Keras' torch backend runs a model eagerly, one PyTorch operation at a time:
-the stable bump's guarded forward pass and its closed-form gradients are about
-seventeen element-wise operations, each a pass over memory that writes a new
-buffer. :func:`fuse_on_torch` turns a forward function and its gradient
-function into one ``torch.autograd.Function`` whose forward and backward passes
-are each compiled by ``torch.compile`` (TorchInductor, on the CPU) into one
-fused loop that keeps no intermediate buffer. The backward pass computes the
-forward's factors again from the inputs, which a fused loop does faster than
-it could read them back, so the function keeps nothing but its inputs.
+Keras' torch backend runs a model eagerly, one PyTorch operation at a time: the
+stable bump's two passes are about seventeen element-wise operations, each a pass
+over memory. :func:`fuse_on_torch` makes a forward function and its gradient
+function one ``torch.autograd.Function`` whose passes ``torch.compile``
+(TorchInductor, on the CPU) compiles into one loop each; the backward pass computes
+the forward's factors again, faster than it could read them back, so the
+function keeps only its inputs.
 
 Compilation happens on the first call of each dtype and shape class (the
 kernels are compiled with dynamic shapes, so a new batch size does not compile
@@ -22,19 +20,14 @@ its plain path, the same maths as a chain of PyTorch operations:
 * after ``use_compiled_kernels(False)``, which a program (the test suite does)
   calls to trade speed for no compilation time.
 
-Inside a ``torch.compile`` of a whole model the function's forward pass is
-traced, so that TorchInductor fuses the plain forward function with the
-operations around it (the loss's sum, for instance) in one graph, with no graph
-break; its backward pass is one ``torch.library`` operation that runs the
-compiled backward kernel. The enclosing compilation does not look inside that
-operation, so it keeps only ``x`` and ``sigma`` for the backward pass. Traced
-too, the backward's maths shares the forward's boolean mask, which the
-partitioner then keeps, and the forward loop that writes it is slow: that step
-ran 5x to 8x a compiled bare ``exp``. As it is, forward and backward passes of
-the layer's sum at 1e7 float32 elements took 1.3x to 1.5x a compiled bare
-``exp`` on a loaded two-core machine, against 2.2x when the compilation broke
-the graph around the function (``benchmarks/bench_throughput.py``, "torch
-compiled").
+Inside a ``torch.compile`` of a whole model the forward pass is traced, so
+that TorchInductor fuses it with the operations around it (the loss's sum)
+with no graph break, and the backward pass is one ``torch.library`` operation
+that runs the compiled backward kernel: the enclosing compilation keeps only
+``x`` and ``sigma`` for it. (Traced, the backward's maths would share the
+forward's boolean mask, which the partitioner keeps, and the loop that writes
+it ran 5x to 8x a compiled bare ``exp``; as it is, 1.3x to 1.5x at 1e7
+elements: ``benchmarks/bench_throughput.py``.)
 On double backward (``create_graph=True``) its backward pass runs the plain
 gradient function, whose operations PyTorch then differentiates.
 This module imports PyTorch only when :func:`fuse_on_torch` runs on that backend.

@@ -17,7 +17,6 @@ __all__ = [
     "check_finite_values",
     "check_range",
     "check_sigma",
-    "check_sigma_list",
     "check_sigma_values",
 ]
 
@@ -120,12 +119,3 @@ def check_count(value: int, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
-
-
-def check_sigma_list(values: float | Sequence[float], name: str = "sigmas") -> list[float]:
-    """Return one or several widths as a non-empty list of floats ``>= 0``.
-
-    Raises as :func:`check_sigma_values` does.
-    """
-    checked = check_sigma_values(values, name)
-    return checked if isinstance(checked, list) else [checked]

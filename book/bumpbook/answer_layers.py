@@ -21,7 +21,8 @@ from typing import Any
 
 import keras
 
-from bumplib.backend import require_tensorflow, tf
+from bumpbook.tensorflow_only import require_tensorflow
+from bumplib.backend import tf
 from bumplib.base_layer import BaseBumpLayer
 from bumplib.validation import check_sigma_values
 

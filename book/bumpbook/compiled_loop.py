@@ -32,7 +32,8 @@ import keras
 import numpy as np
 from numpy.typing import ArrayLike
 
-from bumplib.backend import require_tensorflow, tf
+from bumpbook.tensorflow_only import require_tensorflow
+from bumplib.backend import tf
 from bumplib.callbacks import SigmaHistory, find_bump_layer
 from bumplib.validation import check_count
 

@@ -25,13 +25,14 @@ from bumpbook.plotting.style import (
     LABELS,
     break_at_support_edges,
     check_positive,
+    check_sigma_list,
     clip_above,
     new_axes,
     style_axes,
     vertical_pair,
 )
 from bumplib.reference import bump, bump_grad_sigma
-from bumplib.validation import check_count, check_range, check_sigma_list
+from bumplib.validation import check_count, check_range
 
 if TYPE_CHECKING:
     from IPython.display import HTML

@@ -26,6 +26,7 @@ from bumpbook.diagnostics import first_nonfinite
 from bumpbook.plotting.style import (
     COLORS,
     SERIES_COLORS,
+    check_sigma_list,
     detached_figure,
     shade_band,
     style_axes,
@@ -33,7 +34,7 @@ from bumpbook.plotting.style import (
 )
 from bumplib.callbacks import SigmaHistory
 from bumplib.reference import bump, bump_grad_sigma
-from bumplib.validation import check_range, check_sigma, check_sigma_list
+from bumplib.validation import check_range, check_sigma
 
 __all__ = ["plot_exploding_band", "plot_failure_traces", "plot_gradient_decay"]
 

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from bumplib.data import unstable_interval
-from bumplib.validation import check_sigma_list
+from bumplib.validation import check_sigma_values
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -40,6 +40,7 @@ __all__ = [
     "X_AXIS_LABELS",
     "break_at_support_edges",
     "check_positive",
+    "check_sigma_list",
     "clip_above",
     "detached_figure",
     "new_axes",
@@ -102,6 +103,15 @@ X_AXIS_LABELS = {
 
 
 # --- argument checks ----------------------------------------------------------------------------
+
+
+def check_sigma_list(values: float | Sequence[float], name: str = "sigmas") -> list[float]:
+    """Return one or several widths as a non-empty list of floats ``>= 0``.
+
+    Raises as :func:`check_sigma_values` does.
+    """
+    checked = check_sigma_values(values, name)
+    return checked if isinstance(checked, list) else [checked]
 
 
 def check_positive(value: float, name: str) -> float:
