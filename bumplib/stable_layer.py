@@ -216,10 +216,10 @@ fused_torch_bump = fuse_on_torch(guarded_bump, recomputed_gradients)
 @ops.custom_gradient
 def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
-    # Where XLA compiles the step (inside TensorFlow graphs, and on JAX, whose steps Keras runs
-    # under jax.jit) the backward loop computes the factors again: cheaper than writing q and w
-    # and reading them back. Eagerly (TensorFlow, PyTorch's plain path) they are kept.
-    recompute = xla_fuses_here() or backend_name() == "jax"
+    # Inside TensorFlow graphs XLA computes the bump in one loop, and the gradients in another
+    # that computes the factors again: cheaper than writing q and w and reading them back.
+    # Elsewhere (JAX, where jax.jit fuses the whole step, and eagerly) the factors are kept.
+    recompute = xla_fuses_here()
     if recompute:
         phi, factors = fused_guarded_bump(x, sigma), None
     else:
