@@ -108,7 +108,7 @@ X_AXIS_LABELS = {
 def check_sigma_list(values: float | Sequence[float], name: str = "sigmas") -> list[float]:
     """Return one or several widths as a non-empty list of floats ``>= 0``.
 
-    Raises as :func:`check_sigma_values` does.
+    Raises as :func:`bumplib.validation.check_sigma_values` does.
     """
     checked = check_sigma_values(values, name)
     return checked if isinstance(checked, list) else [checked]
