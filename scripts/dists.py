@@ -65,11 +65,14 @@ def run(command: Sequence[str | Path], **kwargs: object) -> None:
 
 def wheel_of(stem: str, outdir: Path) -> Path:
     """Return the one wheel of distribution ``stem`` in ``outdir``, after checking its sdist."""
+    found = {}
     for pattern in (f"{stem}-*.tar.gz", f"{stem}-*.whl"):
-        found = sorted(outdir.glob(pattern))
-        if len(found) != 1:
-            raise DistError(f"{outdir}: {len(found)} files {pattern}, not 1: run `dists.py build`")
-    return found[0]
+        found[pattern] = sorted(outdir.glob(pattern))
+        if len(found[pattern]) != 1:
+            raise DistError(
+                f"{outdir}: {len(found[pattern])} files {pattern}, not 1: run `dists.py build`"
+            )
+    return found[f"{stem}-*.whl"][0]
 
 
 def check(outdir: Path) -> None:

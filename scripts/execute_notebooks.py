@@ -91,7 +91,8 @@ def main(paths: list[str]) -> int:
             execute_notebook(path)
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
             failed.append(f"--- {path.relative_to(ROOT)} (left unchanged)\n{error}")
-    print("\n".join(failed), file=sys.stderr)
+    if failed:
+        print("\n".join(failed), file=sys.stderr)
     return 1 if failed else 0
 
 
