@@ -2,7 +2,7 @@
 
     python scripts/dists.py build                    # wheels and sdists into _build/dist
     python scripts/dists.py test-installed BACKEND   # tensorflow, jax or torch
-    python scripts/dists.py clone-tests BACKEND      # the tests/backends modules it leaves out
+    python scripts/dists.py clone-tests BACKEND      # the test modules it leaves out
 
 The repository ships ``bumplib``, the core a model imports (root ``pyproject.toml``), and
 ``bumplib-book``, the book's helpers (``book/pyproject.toml``, package ``bumpbook``).
@@ -17,9 +17,9 @@ environment ``_build/installed/BACKEND`` with the core's dependencies and that b
 wheel's extra) at the versions ``requirements*.txt`` pin, plus pytest and hypothesis, and
 runs the core's tests there from outside the repository (:func:`installed_tests`);
 ``tests/test_package.py`` asserts in that run that ``bumplib`` comes from that environment.
-``clone-tests BACKEND`` prints the modules of ``tests/backends`` that only the clone runs
-(:func:`clone_tests`): ``scripts/test.sh`` runs those on JAX and PyTorch, so that no test
-runs twice on a backend.
+``clone-tests BACKEND`` prints the test modules that only the clone runs on that backend
+(:func:`clone_tests`): ``scripts/test.sh`` runs those, so that no test runs twice on a
+backend.
 """
 
 from __future__ import annotations
@@ -142,15 +142,21 @@ def installed_tests(backend: str) -> list[Path]:
 
 
 def clone_tests(backend: str) -> list[Path]:
-    """The modules of ``tests/backends`` that only the clone runs on ``backend``.
+    """The test modules that only the clone runs on ``backend``.
 
-    The book's (they import ``bumpbook``) and those that need two backends: the others
-    run against the installed wheel (:func:`installed_tests`), and need not run twice.
+    On TensorFlow every module of ``tests`` (the browser test's folder apart), on JAX and
+    PyTorch those of ``tests/backends``, but the ones that run against the installed wheel
+    (:func:`installed_tests`): no test runs twice on a backend.
     """
+    tests = ROOT / "tests"
+    if backend == "tensorflow":
+        modules = [
+            p for p in tests.rglob("test_*.py") if "browser" not in p.relative_to(tests).parts
+        ]
+    else:
+        modules = list((tests / "backends").glob("test_*.py"))
     installed = installed_tests(backend)
-    return [
-        p for p in sorted((ROOT / "tests" / "backends").glob("test_*.py")) if p not in installed
-    ]
+    return [path for path in sorted(modules) if path not in installed]
 
 
 def test_installed(backend: str, outdir: Path, venv_root: Path) -> None:

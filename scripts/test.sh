@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run every test, installing what it needs into .venv first:
-#   lint (ruff), the workflows (actionlint), the bumplib unit tests (pytest on
-#   TensorFlow, one worker per core with pytest-xdist), the wheels and sdists (built,
-#   twine-checked, their contents checked), the core's wheel installed into a
-#   fresh environment per backend and its tests run there (the other tests of
-#   tests/backends run on JAX and PyTorch in the clone), every notebook under nbval in
+#   lint (ruff), the workflows (actionlint), the unit tests but the core's (pytest on
+#   TensorFlow, one worker per core with pytest-xdist; on JAX and PyTorch the book's
+#   tests of tests/backends), the wheels and sdists (built, twine-checked, their
+#   contents checked), the core's wheel installed into a fresh environment per backend
+#   and the core's tests run there, every notebook under nbval in
 #   strict mode (each timed), the book build with warnings as errors, every
 #   page in headless Chromium with its links and anchors, and the PDF of the
 #   book. Every stage runs even when an earlier one fails, so that one failure
@@ -48,7 +48,7 @@ nbval() {
     --nbval-cell-timeout=900 -o testpaths=chapters -o filterwarnings= -q "$1"
 }
 
-# The modules of tests/backends that only the clone runs, on backend $1 (scripts/dists.py).
+# The test modules that only the clone runs, on backend $1 (scripts/dists.py).
 clone_tests() {
   local modules
   read -ra modules <<< "$(python scripts/dists.py clone-tests "$1")"
@@ -69,9 +69,10 @@ else
   stage "ruff check" ruff check .
   stage "ruff format --check" ruff format --check .
   stage "actionlint (.github/workflows)" actionlint
-  stage "unit tests (TensorFlow)" env KERAS_BACKEND=tensorflow pytest -p no:cacheprovider -n auto tests
-  # On JAX and PyTorch the core's tests run against the installed wheel (below); the
-  # clone runs the rest of tests/backends: the book's layers, and across backends.
+  # The core's tests run against the installed wheel (below), once per backend; the clone
+  # runs the rest: on TensorFlow every other unit test, on JAX and PyTorch the rest of
+  # tests/backends (the book's layers, and models across backends).
+  stage "unit tests but the core's (TensorFlow)" clone_tests tensorflow
   for backend in jax torch; do
     stage "book layers, across backends, on $backend" clone_tests "$backend"
   done

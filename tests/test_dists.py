@@ -140,3 +140,13 @@ def test_every_backend_test_runs_once_on_each_backend():
         assert set(folder.glob("test_*.py")) <= set(installed) | set(clone)
         assert folder / "test_core_layers.py" in installed
         assert {folder / "test_book_layers.py", folder / "test_across_backends.py"} <= set(clone)
+
+
+def test_every_unit_test_runs_once_on_tensorflow():
+    tests = ROOT / "tests"
+    installed, clone = dists.installed_tests("tensorflow"), dists.clone_tests("tensorflow")
+    assert not set(installed) & set(clone)
+    every = {p for p in tests.rglob("test_*.py") if p.parent != tests / "browser"}
+    assert set(installed) | set(clone) == every
+    assert tests / "test_data.py" in installed
+    assert {tests / "test_dists.py", tests / "test_layers.py"} <= set(clone)
