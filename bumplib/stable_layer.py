@@ -185,8 +185,9 @@ def closed_form_gradients(
     full_d_x = (upstream * phi * q * (-2 * inverse_root)) / w / w
     full_shape = tuple(phi.shape)
     d_x = sum_to_shape(full_d_x, x, full_shape)
-    # d(phi)/d(sigma) = phi t**2 r**2 = d(phi)/dx * q * (-1 / (2 sqrt(sigma))).
-    d_sigma = sum_to_shape(full_d_x * q, sigma, full_shape) * (-0.5 * inverse_root)
+    # d(phi)/d(sigma) = d(phi)/dx * x / (-2 sigma): from x, not q, so that XLA writes no q for
+    # this sum (d_x is 0 where x is not kept; an infinite x, outside the promise, makes it NaN).
+    d_sigma = sum_to_shape(full_d_x * x, sigma, full_shape) * inverse_root * (-0.5 * inverse_root)
     return d_x, d_sigma
 
 
@@ -216,9 +217,8 @@ fused_torch_bump = fuse_on_torch(guarded_bump, recomputed_gradients)
 @ops.custom_gradient
 def _stable_bump_same_shape(x: Any, sigma: Any) -> tuple[Any, Any]:
     """Guarded bump of ``x`` and ``sigma`` (broadcastable), with closed-form gradients."""
-    # Inside TensorFlow graphs XLA computes the bump in one loop, and the gradients in another
-    # that computes the factors again: cheaper than writing q and w and reading them back.
-    # Elsewhere (JAX, where jax.jit fuses the whole step, and eagerly) the factors are kept.
+    # Inside TensorFlow graphs XLA computes the bump, then the gradients from the factors computed
+    # again (cheaper than storing q and w). Elsewhere (jax.jit fuses the step) they are kept.
     recompute = xla_fuses_here()
     if recompute:
         phi, factors = fused_guarded_bump(x, sigma), None
