@@ -41,10 +41,13 @@ stage() {
   fi
 }
 
-# nbval in strict mode on one notebook; the only sanitizer is nbval_sanitize.cfg.
+# nbval in strict mode on one notebook; the only sanitizer is nbval_sanitize.cfg. pytest loads
+# nbval's plugin alone: the other installed plugins (hypothesis, playwright, benchmark...) play
+# no part here and importing them cost about 1 s per notebook.
 nbval() {
-  MPLBACKEND=module://matplotlib_inline.backend_inline KERAS_BACKEND=tensorflow \
-    pytest -p no:cacheprovider --nbval --nbval-sanitize-with nbval_sanitize.cfg \
+  PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 MPLBACKEND=module://matplotlib_inline.backend_inline \
+    KERAS_BACKEND=tensorflow pytest -p nbval.plugin -p no:cacheprovider \
+    --nbval --nbval-sanitize-with nbval_sanitize.cfg \
     --nbval-cell-timeout=900 -o testpaths=chapters -o filterwarnings= -q "$1"
 }
 

@@ -217,7 +217,8 @@ def test_layer_inputs_are_the_hidden_activations():
     np.testing.assert_allclose(values, expected, rtol=1e-6)
     assert np.abs(values).max() > 1  # a linear hidden layer leaves (-1, 1)
     tanh_layer = AnswerBumpLayer(initial_sigma=1.0, per_feature=True)
-    tanh_model = make_localized_model(2, 8, tanh_layer)
+    tanh_model = make_localized_model(2, 8, tanh_layer, steps_per_execution=7)
+    assert tanh_model.steps_per_execution == 7
     assert np.abs(layer_inputs(tanh_model, tanh_layer, x)).max() <= 1.0
 
 
@@ -266,6 +267,10 @@ def test_edge_case_inputs():
         (lambda: localized_task(n=True), "n must be an integer >= 1, got True"),
         (lambda: make_localized_model(2, 0, None), "hidden_units must be an integer >= 1, got 0"),
         (lambda: make_localized_model(1.0, 4, None), "input_dim must be an integer >= 1"),
+        (
+            lambda: make_localized_model(2, 4, None, steps_per_execution=0),
+            "steps_per_execution must be an integer >= 1, got 0",
+        ),
     ],
 )
 def test_counts_are_checked(call, message):

@@ -1,8 +1,10 @@
-"""The keras.ops gradient catalogue's verdicts, table and reproductions (no child processes)."""
+"""The keras.ops gradient catalogue: verdicts, table, reproductions (no child processes)."""
 
 from __future__ import annotations
 
 import math
+
+import keras
 
 from bumpbook import ops_catalogue as catalogue
 
@@ -41,3 +43,25 @@ def test_table_and_reproduction():
     text = catalogue.reproduction(entries[1], "jax")
     assert text.startswith("# KERAS_BACKEND=jax python")
     assert "return ops.sqrt(ops.relu(x))" in text
+
+
+def test_the_running_backend_is_evaluated_in_this_process(monkeypatch):
+    here = keras.backend.backend()
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("run_catalogue started a process for the running backend")
+
+    monkeypatch.setattr(catalogue.subprocess, "Popen", no_child)
+    monkeypatch.setattr(catalogue, "evaluate_here", lambda: {"gradient": {"eager": [math.inf]}})
+    assert catalogue.run_catalogue(backends=(here,)) == {here: {"gradient": {"eager": [math.inf]}}}
+
+
+def test_a_failure_of_the_running_backend_is_reported_as_a_childs(monkeypatch):
+    def broken():
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(catalogue, "evaluate_here", broken)
+    here = keras.backend.backend()
+    assert catalogue.run_catalogue(backends=(here,)) == {
+        here: "failed: RuntimeError: no compiler here"
+    }

@@ -40,8 +40,12 @@ from bumplib.validation import check_count
 __all__ = ["fit_compiled", "fit_full_batch"]
 
 
-def _checked(model: keras.Model, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Check the backend, the model and the samples; return ``x`` and ``y`` as float32 arrays."""
+def _prepared(model: keras.Model, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Check the backend, the model and the samples; return ``x`` and ``y`` as float32 arrays.
+
+    Also builds the optimizer's variables (as ``model.fit`` does before its first
+    step): created outside the loop's ``tf.function``, they do not make it trace twice.
+    """
     require_tensorflow("this training loop", "model.fit")
     if not isinstance(model, keras.Model) or not getattr(model, "compiled", False):
         raise ValueError("model must be a compiled Keras model: call model.compile(...) first.")
@@ -51,6 +55,8 @@ def _checked(model: keras.Model, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray
             f"x and y must hold the same number (>= 1) of samples along their first axis, "
             f"got shapes {x.shape} and {y.shape}."
         )
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     return x, y
 
 
@@ -104,7 +110,7 @@ def fit_full_batch(
         ValueError: for a model that is not compiled, samples that do not
             match, or bad counts.
     """
-    x, y = _checked(model, x, y)
+    x, y = _prepared(model, x, y)
     steps, block = check_count(steps, "steps"), check_count(block, "block")
     if steps % block:
         raise ValueError(f"steps ({steps}) must be a multiple of block ({block}).")
@@ -193,7 +199,7 @@ def fit_compiled(
         ValueError: for a model that is not compiled, samples that do not
             match, or a non-positive ``batch_size`` or ``epochs``.
     """
-    x, y = _checked(model, x, y)
+    x, y = _prepared(model, x, y)
     batch_size, epochs = check_count(batch_size, "batch_size"), check_count(epochs, "epochs")
     layer = find_bump_layer(model) if layer is None else layer
     history = SigmaHistory(layer)

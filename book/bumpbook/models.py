@@ -17,6 +17,7 @@ def make_localized_model(
     activation: str | None = "tanh",
     learning_rate: float = 0.01,
     seed: int = 0,
+    steps_per_execution: int = 1,
 ) -> keras.Sequential:
     """Return ``Input -> Dense(hidden, activation) -> bump_layer -> Dense(output)``, compiled.
 
@@ -34,6 +35,9 @@ def make_localized_model(
         activation: Activation of the hidden layer; ``None`` for a linear one.
         learning_rate: Adam's learning rate.
         seed: Seed of the dense layers' initializers.
+        steps_per_execution: Optimizer steps per call into the compiled training
+            graph (Keras' ``compile`` argument): the same steps, less Python
+            overhead per step.
 
     The model is compiled with Adam and mean squared error.
     """
@@ -41,6 +45,7 @@ def make_localized_model(
         ("input_dim", input_dim),
         ("hidden_units", hidden_units),
         ("output_units", output_units),
+        ("steps_per_execution", steps_per_execution),
     ):
         check_count(value, name)
     if bump_layer is not None and not isinstance(bump_layer, keras.layers.Layer):
@@ -62,5 +67,9 @@ def make_localized_model(
             ),
         ]
     )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="mse",
+        steps_per_execution=steps_per_execution,
+    )
     return model

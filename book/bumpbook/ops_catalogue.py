@@ -6,11 +6,14 @@ expected derivative there (one number, or the interval of subgradients at a
 kink). :func:`evaluate_here` evaluates every entry at its point in one
 batched call per mode with :mod:`bumplib.gradient_traps.evaluate` (eagerly
 and compiled, float32, the running backend's own autodiff), so that each
-backend compiles once. :func:`run_catalogue` does that in one fresh Python
-per backend (the backend is fixed when Keras is imported) and
+backend compiles once. :func:`run_catalogue` does that on every backend, in
+this process for the backend Keras runs on and in one fresh Python for each
+other one (the backend is fixed when Keras is imported), and
 :func:`catalogue_rows` puts the results side by side, with a verdict per row.
 
-Regenerate the table with ``python -m bumpbook.ops_catalogue``.
+Regenerate the table with ``TF_ENABLE_ONEDNN_OPTS=0 python -m bumpbook.ops_catalogue``: the
+backend Keras runs on is evaluated in that process, with its environment (the children get
+:data:`~bumplib.gradient_traps.command.CHILD_ENV`, which turns oneDNN off too).
 """
 
 from __future__ import annotations
@@ -218,17 +221,24 @@ def evaluate_here(entries: Sequence[Entry] = ENTRIES) -> dict[str, Any]:
 
 
 def run_catalogue(backends: Sequence[str] = BACKENDS, timeout: float = 600.0) -> dict[str, Any]:
-    """Run :func:`evaluate_here` in one fresh Python per backend, all at once.
+    """Run :func:`evaluate_here` on each backend, all at once.
 
-    Returns backend -> its result, or a status string (``"not installed"``,
-    ``"failed: ..."``).
+    The backend Keras runs on here is evaluated in this process, which has
+    imported its framework already; each other one in a fresh Python, started
+    first, so that the children run meanwhile.
+
+    Returns backend -> its result (as the JSON a child writes), or a status
+    string (``"not installed"``, ``"failed: ..."``).
     """
+    here = keras.backend.backend()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bumplib-catalogue-") as folder:
         children = {}
         for backend in backends:
             if not installed(backend):
                 results[backend] = "not installed"
+                continue
+            if backend == here:
                 continue
             env = {**os.environ, **CHILD_ENV, "KERAS_BACKEND": backend}
             path = Path(folder) / f"{backend}.json"
@@ -242,6 +252,11 @@ def run_catalogue(backends: Sequence[str] = BACKENDS, timeout: float = 600.0) ->
                 ),
                 path,
             )
+        if here in backends:
+            try:
+                results[here] = json.loads(json.dumps(evaluate_here()))  # as a child's file
+            except Exception as error:  # reported in the table, as a child's failure is
+                results[here] = f"failed: {type(error).__name__}: {error}"
         for backend, (child, path) in children.items():
             try:
                 _, stderr = child.communicate(timeout=timeout)
