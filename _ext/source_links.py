@@ -38,11 +38,12 @@ def source_url(root: Path, base: str, domain: str, info: dict[str, str]) -> str 
         obj = getattr(obj, part, None)
     obj = inspect.unwrap(obj) if obj is not None else None
     try:
-        path = Path(inspect.getsourcefile(obj) or "").resolve()
+        source_file = inspect.getsourcefile(obj)
         lines, start = inspect.getsourcelines(obj)
-    except TypeError:  # a value (a constant, an alias) has no source lines
+    except (TypeError, OSError):  # a value (a constant, an alias), or no source on disk
         return None
-    if not path.is_relative_to(root):
+    path = Path(source_file).resolve() if source_file else None
+    if path is None or not path.is_relative_to(root):
         return None
     return f"{base}/{path.relative_to(root).as_posix()}#L{start}-L{start + len(lines) - 1}"
 

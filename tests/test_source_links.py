@@ -49,6 +49,15 @@ def test_objects_without_source_in_the_repository_get_no_link(domain, info):
     assert source_links.source_url(ROOT, BASE, domain, info) is None
 
 
+def test_an_object_whose_source_cannot_be_read_gets_no_link(monkeypatch):
+    def unreadable(obj):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(source_links.inspect, "getsourcelines", unreadable)
+    info = {"module": "bumplib", "fullname": "StableBumpLayer"}
+    assert source_links.source_url(ROOT, BASE, "py", info) is None
+
+
 def _app_and_config(options: dict[str, str]) -> tuple[SimpleNamespace, SimpleNamespace]:
     return SimpleNamespace(srcdir=str(ROOT)), SimpleNamespace(html_theme_options=options)
 
