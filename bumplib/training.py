@@ -75,21 +75,13 @@ def fit_sigma(
 ) -> FitResult:
     """Recover sigma from samples ``y = phi_sigma(x)``.
 
-    ``method="lm"`` (the default) is the tool for sigma alone: a
-    Levenberg-Marquardt least-squares fit of ``log(sigma)`` with the
-    closed-form ``d(phi)/d(sigma)`` of the stable bump, in ``keras.ops``
-    (:func:`~bumplib.least_squares_sigma`). On 100k float32 samples with x in
-    (-1, 1) it recovers every sigma in [0.03, 50] to a relative error below
-    1e-6 from a start of 1, at least as fast as ``scipy.optimize.curve_fit``
-    (``benchmarks/bench_recovery.py``).
-
-    ``method="adam"`` trains a :class:`~bumplib.StableBumpLayer` (log
-    parametrization) with ``model.fit`` and Adam (``beta_1 = beta_2 = 0.5``,
-    :func:`make_recovery_optimizer`) on the mean squared error, full batch,
-    the learning rate decaying from ``learning_rate`` to ``1e-4`` of it along
-    a cosine over ``steps`` steps: the way sigma is trained inside a network.
-    With the defaults it recovers sigma from 0.05 to 50 to a relative error of
-    about 1e-5 or better on such data, on every backend.
+    ``method="lm"`` (the default), the tool for sigma alone, is
+    :func:`~bumplib.least_squares_sigma`: on 100k float32 samples, x in (-1, 1), it
+    recovers every sigma in [0.03, 50] to a relative error below 1e-6 from a start of
+    1, at least as fast as ``scipy.optimize.curve_fit`` (``benchmarks/bench_recovery.py``).
+    ``method="adam"`` trains a layer with ``model.fit`` (the module's recipe, on the mean
+    squared error), as sigma is trained inside a network: to about 1e-5 or better for
+    sigma from 0.05 to 50 on such data, on every backend.
 
     Args:
         x: Inputs, shape ``(n,)`` or ``(n, 1)``, finite.

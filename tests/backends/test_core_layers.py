@@ -29,7 +29,7 @@ from bumplib import (
     bump_grad_x,
     stable_bump,
 )
-from bumplib.stable_layer import flushes_subnormals, underflow_cutoff
+from bumplib.stable_layer import blocked_total, flushes_subnormals, underflow_cutoff
 
 F32 = np.float32
 F32_MAX = float(np.finfo(F32).max)
@@ -181,6 +181,34 @@ def test_sigma_gradient_is_summed_over_broadcast_axes(per_feature):
     expected = per_point.sum(axis=(0, 1)) if per_feature else [per_point.sum()]
     assert d_sigma.shape == ((3,) if per_feature else (1,))
     np.testing.assert_allclose(d_sigma, expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1025, 300_001])
+def test_blocked_total_sums_every_element(size):
+    # every value in [0.5, 1): a value lost or counted twice moves the sum by more than 1e-6
+    values = np.random.default_rng(size).uniform(0.5, 1.0, (size, 1)).astype(F32)
+    total = keras.ops.convert_to_numpy(blocked_total(keras.ops.convert_to_tensor(values)))
+    assert total.shape == ()
+    assert float(total) == pytest.approx(math.fsum(values.ravel().tolist()), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="XLA's own sum, on TensorFlow")
+def test_blocked_total_under_xla_takes_any_batch_and_rounds_less_than_xlas_sum():
+    from bumplib.backend import tf
+
+    def compiled(function):
+        spec = tf.TensorSpec([None, 1], tf.float32)  # the unknown batch of Keras' graphs
+        return tf.function(function, input_signature=[spec], jit_compile=True)
+
+    blocked, plain = compiled(blocked_total), compiled(tf.reduce_sum)
+    for size in (1, 1023, 1025, 3001):
+        values = np.linspace(0.5, 1.0, size, dtype=F32).reshape(-1, 1)
+        exact = math.fsum(values.ravel().tolist())
+        assert float(blocked(values)) == pytest.approx(exact, rel=1e-6)
+    values = np.random.default_rng(0).uniform(0.0, 1.0, (1_000_000, 1)).astype(F32)
+    exact = math.fsum(values.ravel().tolist())
+    blocked_error, plain_error = (abs(float(f(values)) / exact - 1) for f in (blocked, plain))
+    assert blocked_error < plain_error / 4, (blocked_error, plain_error)
 
 
 def test_stable_bump_function_broadcasts_both_ways():
@@ -348,9 +376,10 @@ def test_forward_and_backward_are_compiled_by_xla_inside_tensorflow_graphs_only(
     ):
         np.testing.assert_array_equal(eager, plain)
     assert len(full_size_loops(fused_guarded_bump, x, sigma, shape="f32[3001,1]")) == 1
-    # q, d_x and the product summed for d_sigma: three loops where TensorFlow runs seven ops
+    # One loop writes d_x, where TensorFlow runs seven ops; the width's gradient is a product
+    # of blocks (blocked_total) that reads d_x and x, with no full-size loop of its own.
     backward = full_size_loops(fused_recomputed_gradients, upstream, x, sigma, shape="f32[3001,1]")
-    assert len(backward) <= 3, backward
+    assert len(backward) == 1, backward
     phi_0, q_0, w_0, inverse_root_0 = guarded_forward(x, sigma)
     phi_0, w_0 = keras.ops.convert_to_numpy(phi_0), keras.ops.convert_to_numpy(w_0)
     d_x_0, d_sigma_0 = closed_form_gradients(upstream, x, sigma, phi_0, q_0, w_0, inverse_root_0)
