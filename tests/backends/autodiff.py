@@ -9,6 +9,7 @@ every trainable weight is then taken with TensorFlow's ``GradientTape``,
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import keras
@@ -104,3 +105,15 @@ def weights_of(layer: keras.layers.Layer) -> list[np.ndarray]:
 def _numpy(y, d_x, d_w: Sequence) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     convert = keras.ops.convert_to_numpy
     return convert(y), convert(d_x), [convert(g) for g in d_w]
+
+
+def tensorflow_xla_entry(function: Callable, *args: object) -> str:
+    """The entry computation of XLA's optimized program for a ``jit_compile`` ``tf.function``."""
+    # TensorFlow finds the default device with a random op unless it is named, and random
+    # ops refuse to run unseeded under op determinism; naming it is deprecated, hence the filter.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "device_name is being deprecated", UserWarning)
+        program = function.experimental_get_compiler_ir(*args)(
+            stage="optimized_hlo", device_name="/device:CPU:0"
+        )
+    return program[program.index("\nENTRY") :]

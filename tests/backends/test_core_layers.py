@@ -9,13 +9,19 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-import warnings
 
 import keras
 import ml_dtypes
 import numpy as np
 import pytest
-from autodiff import BACKEND, MODES, float64_enabled, gradient_function, weights_of
+from autodiff import (
+    BACKEND,
+    MODES,
+    float64_enabled,
+    gradient_function,
+    tensorflow_xla_entry,
+    weights_of,
+)
 from floats import step_ulps
 from keras.src import testing
 
@@ -327,14 +333,7 @@ def test_import_does_not_load_tensorflow_on_other_backends():
 
 def full_size_loops(function, *args, shape: str) -> list[str]:
     """The XLA loops (fusions) of ``function.compiled`` on ``args`` whose result has ``shape``."""
-    # TensorFlow finds the default device with a random op unless it is named, and random
-    # ops refuse to run unseeded under op determinism; naming it is deprecated, hence the filter.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "device_name is being deprecated", UserWarning)
-        hlo = function.compiled.experimental_get_compiler_ir(*args)(
-            stage="optimized_hlo", device_name="/device:CPU:0"
-        )
-    entry = hlo[hlo.index("ENTRY") :]
+    entry = tensorflow_xla_entry(function.compiled, *args)
     loops = [line.split(" fusion(")[0] for line in entry.splitlines() if " fusion(" in line]
     return [line for line in loops if shape in line]
 

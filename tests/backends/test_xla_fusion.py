@@ -15,10 +15,9 @@ inputs' shape, which writes ``d_x``.
 from __future__ import annotations
 
 import re
-import warnings
 
 import pytest
-from autodiff import BACKEND
+from autodiff import BACKEND, tensorflow_xla_entry
 
 from bumplib import StableBumpLayer
 
@@ -44,6 +43,7 @@ def _entry_fusions(per_feature: bool) -> list[str]:
             return jnp.sum(layer.stateless_call(weights, [], x)[0])
 
         program = jax.jit(jax.grad(total, argnums=(0, 1))).lower(x, weights).compile().as_text()
+        entry = program[program.index("\nENTRY") :]
     else:
         import tensorflow as tf
 
@@ -54,13 +54,7 @@ def _entry_fusions(per_feature: bool) -> list[str]:
                 total = tf.reduce_sum(layer(x))
             return tape.gradient(total, [x, *layer.trainable_variables])
 
-        # TensorFlow finds the default device with a random op unless it is named (deprecated).
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "device_name is being deprecated", UserWarning)
-            program = step.experimental_get_compiler_ir(tf.constant(x))(
-                stage="optimized_hlo", device_name="/device:CPU:0"
-            )
-    entry = program[program.index("\nENTRY") :]
+        entry = tensorflow_xla_entry(step, tf.constant(x))
     return re.findall(r"= (\w+\[[\d,]*\])\S* fusion\(", entry)
 
 
